@@ -1,0 +1,477 @@
+/**
+ * Dynamic batching for Effect: many concurrent producers `submit` records, the
+ * batcher assembles cost-budgeted batches and runs them through one
+ * `process` effect, then hands every producer its own result.
+ *
+ * ```
+ * producers ─submit─▶ queue ─▶ aggregation loop ─▶ sealed batches ─▶ processing loop ─▶ process(batch)
+ *     ▲                              (cost, size, timeout)           (one at a time)          │
+ *     └──────────────────────── each record's own result (a Deferred) ◀──────────────────────┘
+ * ```
+ *
+ * A batcher lives in a `Scope`: `make` starts its two fibers, and closing the
+ * scope (or `shutdown`) stops intake, processes every accepted record without
+ * waiting for timeouts, and returns once every result was delivered.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Queue } from "effect"
+import type { BatcherError } from "./BatcherError.ts"
+import { BatcherConfigError, InvalidCostError } from "./BatcherError.ts"
+import type { BatchStats } from "./BatchStats.ts"
+import { makeCostOf } from "./internal/cost.ts"
+import { Engine, shutdownError } from "./internal/engine.ts"
+import type { Batch } from "./internal/engine.ts"
+import { Entry } from "./internal/entry.ts"
+import { aggregationLoop, InsideProcess, processingLoop } from "./internal/loops.ts"
+import type { DispatchPolicy } from "./internal/options.ts"
+import { validateTuning } from "./internal/options.ts"
+
+/**
+ * The batcher's errors, also exported at the top level of the package.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export {
+  BatcherConfigError,
+  type BatcherError,
+  BatcherShutdownError,
+  InvalidCostError,
+  ResultCountMismatchError
+} from "./BatcherError.ts"
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export const TypeId: TypeId = "~effect-dynamic-batcher/Batcher"
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export type TypeId = "~effect-dynamic-batcher/Batcher"
+
+/**
+ * Whether `u` is a `Batcher`.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isBatcher = (u: unknown): u is Batcher<unknown, unknown, unknown> =>
+  typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * A running batcher: submit records, read its stats, shut it down.
+ *
+ * Every accepted record's result is delivered exactly once: its own value, or
+ * its batch's failure (`E`, a defect, an interruption, or
+ * `ResultCountMismatchError`). A producer interrupted before its record
+ * reached `process` withdraws it.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * const program = Effect.gen(function*() {
+ *   const batcher = yield* Batcher.make({
+ *     process: (batch: ReadonlyArray<string>) => Effect.succeed(batch.map((s) => s.length))
+ *   })
+ *   const lengths = yield* Effect.forEach(["a", "bb", "ccc"], (s) => batcher.submit(s), {
+ *     concurrency: "unbounded"
+ *   })
+ *   console.log(lengths) // [1, 2, 3]
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Batcher<in out Rec, in out Res, in out E = never> {
+  readonly [TypeId]: TypeId
+  /**
+   * Enqueues `record` (suspending while the queue is full) and returns its
+   * result. Interrupting the caller before the record reached `process`
+   * withdraws it.
+   */
+  submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, E | BatcherError>
+  /**
+   * Enqueues `record` (suspending while the queue is full) and returns, as
+   * soon as it is accepted, a `Deferred` that will hold its result.
+   */
+  offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, E | BatcherError>, BatcherError>
+  /**
+   * Enqueues every record, in order, and returns their results in the same
+   * order. All costs are checked before anything is enqueued. Fails with the
+   * first failure among the records; interrupting the caller withdraws the
+   * records not yet in `process`.
+   */
+  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, E | BatcherError>
+  /**
+   * Enqueues every record, in order, and returns their `Deferred`s once all
+   * are accepted. All costs are checked before anything is enqueued.
+   */
+  offerAll(
+    records: Iterable<Rec>,
+    options?: SubmitAllOptions
+  ): Effect.Effect<Array<Deferred.Deferred<Res, E | BatcherError>>, BatcherError>
+  /** An immutable snapshot of the counters. */
+  readonly stats: Effect.Effect<BatchStats>
+  /** True until shutdown starts. */
+  readonly isRunning: Effect.Effect<boolean>
+  /**
+   * Stops intake at once, processes every accepted record without waiting for
+   * timeouts, and returns once every result was delivered (or, with
+   * `shutdownTimeout`, once that expired). Idempotent. Called from inside
+   * `process`, it starts the shutdown and returns at once.
+   */
+  readonly shutdown: Effect.Effect<void>
+}
+
+/**
+ * Per-record options of `submit` and `offer`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubmitOptions {
+  /** The record's cost; when given, no estimator is called. A finite number >= 0. */
+  readonly cost?: number | undefined
+}
+
+/**
+ * Options of `submitAll` and `offerAll`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SubmitAllOptions {
+  /** One cost per record, in order; its length must match the records'. */
+  readonly costs?: ReadonlyArray<number> | undefined
+}
+
+/**
+ * A record that knows its own cost. Used when no explicit cost and no
+ * `costEstimator` are given.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CostEstimator {
+  estimateCost(): number
+}
+
+/**
+ * How the batcher configures itself. Every knob but `process` is optional and
+ * defaults to the original `DynamicBatcher`'s value.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options<Rec, Res, E = never, R = never> {
+  /**
+   * Runs one batch. Must return exactly one result per record, in the same
+   * order. Its failure `E` fails every record of the batch with `E`.
+   */
+  readonly process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>
+  /**
+   * Estimates a record's cost when no explicit cost is given. Falls back to
+   * the record's `estimateCost()`, then to `defaultCost`.
+   */
+  readonly costEstimator?: ((record: Rec) => number) | undefined
+  /**
+   * The cost budget of a batch: a batch never exceeds it, except a single
+   * record that alone costs more, which goes alone.
+   * @default 32_000 (minimum: > 0)
+   */
+  readonly targetBatchCost?: number | undefined
+  /**
+   * The most records in one batch.
+   * @default 256 (minimum: 1)
+   */
+  readonly maxBatchSize?: number | undefined
+  /**
+   * With `dispatch: "idle"`, the fewest records that go to an idle processor
+   * before the timeout. Ignored on timeout and on shutdown.
+   * @default 1 (minimum: 1, at most `maxBatchSize`)
+   */
+  readonly minBatchSize?: number | undefined
+  /**
+   * How long a batch waits for more records after its first one was taken.
+   * 0 means: take what is queued now, never wait.
+   * @default "50 millis" (minimum: 0)
+   */
+  readonly batchTimeout?: Duration.Input | undefined
+  /**
+   * The most accepted records waiting to be batched; producers suspend while
+   * the queue is full.
+   * @default 5_000 (minimum: 1)
+   */
+  readonly maxQueueSize?: number | undefined
+  /**
+   * The most sealed batches waiting for the processor.
+   * @default 2 (minimum: 1)
+   */
+  readonly prefetchBatches?: number | undefined
+  /**
+   * The cost of a record when nothing else gives one.
+   * @default 1 (minimum: 0)
+   */
+  readonly defaultCost?: number | undefined
+  /**
+   * When a batch goes to `process`:
+   * - `"full"` (the original's policy): when it is full, when `batchTimeout`
+   *   has passed since its first record, or on shutdown;
+   * - `"idle"` (work-conserving, for accelerators): also whenever the
+   *   processor is free and the batch holds at least `minBatchSize` records.
+   * @default "full"
+   */
+  readonly dispatch?: DispatchPolicy | undefined
+  /**
+   * How long shutdown may wait for the accepted work. When it expires,
+   * `process` is interrupted and every record not yet delivered fails with
+   * `BatcherShutdownError`.
+   * @default none: wait for all work
+   */
+  readonly shutdownTimeout?: Duration.Input | undefined
+}
+
+/**
+ * Starts a batcher in the current `Scope`: its aggregation and processing
+ * fibers run until the scope closes, which shuts the batcher down gracefully.
+ *
+ * Fails with `BatcherConfigError` when an option is invalid.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const embed = yield* Batcher.make({
+ *     process: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((t) => [t.length])),
+ *     maxBatchSize: 64,
+ *     batchTimeout: "10 millis"
+ *   })
+ *   return yield* embed.submit("hello")
+ * }))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <Rec, Res, E = never, R = never>(
+  options: Options<Rec, Res, E, R>
+): Effect.Effect<Batcher<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    if (typeof options?.process !== "function") {
+      return yield* new BatcherConfigError({
+        option: "process",
+        expected: "a function (batch) => Effect of one result per record",
+        actual: options?.process
+      })
+    }
+    if (options.costEstimator !== undefined && typeof options.costEstimator !== "function") {
+      return yield* new BatcherConfigError({
+        option: "costEstimator",
+        expected: "a function (record) => number",
+        actual: options.costEstimator
+      })
+    }
+    const tuning = yield* validateTuning(options)
+    const handoff = yield* Queue.bounded<Batch<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
+    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff)
+    const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
+      Effect.onExit(loop, (exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Failure") engine.abandon(exit.cause)
+        }))
+    const aggregator = yield* Effect.forkScoped(supervise(aggregationLoop(engine)))
+    const processor = yield* Effect.forkScoped(
+      Effect.ensuring(
+        supervise(processingLoop(engine, options.process)),
+        Deferred.succeed(engine.stopped, undefined)
+      )
+    )
+    const stopped = Deferred.await(engine.stopped)
+    const timeoutMs = tuning.shutdownTimeoutMs
+    const awaitStopped = timeoutMs === undefined ? stopped : Effect.flatMap(
+      Effect.timeoutOption(stopped, timeoutMs),
+      Option.match({
+        onSome: () => Effect.void,
+        onNone: () =>
+          Effect.suspend(() => {
+            engine.abandon(Cause.fail(shutdownError(`shutdownTimeout of ${timeoutMs} ms expired`)))
+            aggregator.interruptUnsafe()
+            processor.interruptUnsafe()
+            return Effect.asVoid(Fiber.awaitAll([aggregator, processor]))
+          })
+      })
+    )
+    const batcher = new BatcherImpl<Rec, Res, E>(
+      engine,
+      makeCostOf(options.costEstimator, tuning.defaultCost),
+      Effect.flatMap(InsideProcess, (inside) =>
+        Effect.suspend(() => {
+          engine.beginShutdown()
+          return inside ? Effect.void : awaitStopped
+        }))
+    )
+    yield* Effect.addFinalizer(() => batcher.shutdown)
+    return batcher
+  })
+
+/**
+ * A `Layer` that provides a batcher under `key` for the lifetime of the layer;
+ * building it starts the batcher, releasing it shuts it down gracefully.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * class Embedder extends Context.Service<Embedder, Batcher.Batcher<string, ReadonlyArray<number>>>()("Embedder") {}
+ *
+ * const EmbedderLive = Batcher.layer(Embedder, {
+ *   process: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((t) => [t.length]))
+ * })
+ *
+ * const program = Batcher.submit(Embedder, "hello").pipe(Effect.provide(EmbedderLive))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = <Self, Rec, Res, E, R = never>(
+  key: Context.Key<Self, Batcher<Rec, Res, E>>,
+  options: Options<Rec, Res, E, R>
+): Layer.Layer<Self, BatcherConfigError, R> => Layer.effect(key, make(options))
+
+/**
+ * Submits `record` to the batcher provided under `key` and returns its result.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * class Doubler extends Context.Service<Doubler, Batcher.Batcher<number, number>>()("Doubler") {}
+ *
+ * const six = Batcher.submit(Doubler, 3) // Effect<number, BatcherError, Doubler>
+ * ```
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const submit = <Self, Rec, Res, E>(
+  key: Context.Key<Self, Batcher<Rec, Res, E>>,
+  record: Rec,
+  options?: SubmitOptions
+): Effect.Effect<Res, E | BatcherError, Self> => Effect.flatMap(key, (batcher) => batcher.submit(record, options))
+
+// -----------------------------------------------------------------------------
+// internals
+// -----------------------------------------------------------------------------
+
+type Err<E> = E | BatcherError
+
+class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
+  readonly [TypeId]: TypeId = TypeId
+  readonly stats: Effect.Effect<BatchStats>
+  readonly isRunning: Effect.Effect<boolean>
+  readonly shutdown: Effect.Effect<void>
+  private readonly engine: Engine<Rec, Res, Err<E>>
+  private readonly costOf: (record: Rec, explicit: number | undefined) => number | InvalidCostError
+
+  constructor(
+    engine: Engine<Rec, Res, Err<E>>,
+    costOf: (record: Rec, explicit: number | undefined) => number | InvalidCostError,
+    shutdown: Effect.Effect<void>
+  ) {
+    this.engine = engine
+    this.costOf = costOf
+    this.shutdown = shutdown
+    this.stats = Effect.sync(() => engine.snapshot())
+    this.isRunning = Effect.sync(() => engine.accepting)
+  }
+
+  submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, Err<E>> {
+    return Effect.suspend(() => {
+      const entry = this.entry(record, options?.cost)
+      if (!(entry instanceof Entry)) return Effect.fail(entry)
+      const entries = [entry]
+      const awaited = this.withdrawOnInterrupt(entries, Deferred.await(entry.deferred))
+      return this.engine.acceptFrom(entries, 0) === 1
+        ? awaited
+        : this.withdrawOnInterrupt(entries, Effect.andThen(this.engine.waitForRoom(entries, 0), awaited))
+    })
+  }
+
+  offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, Err<E>>, BatcherError> {
+    return Effect.map(this.offerEntries([record], options?.cost === undefined ? undefined : [options.cost]), (entries) =>
+      entries[0].deferred)
+  }
+
+  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
+    return Effect.flatMap(
+      this.offerEntries(records, options?.costs),
+      (entries) =>
+        this.withdrawOnInterrupt(entries, Effect.forEach(entries, (entry) => Deferred.await(entry.deferred)))
+    )
+  }
+
+  offerAll(
+    records: Iterable<Rec>,
+    options?: SubmitAllOptions
+  ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
+    return Effect.map(this.offerEntries(records, options?.costs), (entries) => entries.map((entry) => entry.deferred))
+  }
+
+  /** Checks every cost, then accepts all records (waiting for room as needed). */
+  private offerEntries(
+    records: Iterable<Rec>,
+    costs: ReadonlyArray<number> | undefined
+  ): Effect.Effect<Array<Entry<Rec, Res, Err<E>>>, BatcherError> {
+    return Effect.suspend(() => {
+      const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
+      if (costs !== undefined && costs.length !== list.length) {
+        return Effect.fail(
+          new InvalidCostError({
+            reason: `costs must have one entry per record: got ${costs.length} costs for ${list.length} records`
+          })
+        )
+      }
+      const entries = new Array<Entry<Rec, Res, Err<E>>>(list.length)
+      for (let i = 0; i < list.length; i++) {
+        const entry = this.entry(list[i], costs?.[i])
+        if (!(entry instanceof Entry)) return Effect.fail(entry)
+        entries[i] = entry
+      }
+      const accepted = this.engine.acceptFrom(entries, 0)
+      return accepted === entries.length
+        ? Effect.succeed(entries)
+        : this.withdrawOnInterrupt(entries, Effect.as(this.engine.waitForRoom(entries, accepted), entries))
+    })
+  }
+
+  /** A new entry for `record`, or why it cannot be accepted. */
+  private entry(record: Rec, explicitCost: number | undefined): Entry<Rec, Res, Err<E>> | BatcherError {
+    if (!this.engine.accepting) return shutdownError("the batcher is not accepting records")
+    const cost = this.costOf(record, explicitCost)
+    return typeof cost === "number" ? new Entry(record, cost, Deferred.makeUnsafe<Res, Err<E>>()) : cost
+  }
+
+  private withdrawOnInterrupt<A, X>(
+    entries: ReadonlyArray<Entry<Rec, Res, Err<E>>>,
+    effect: Effect.Effect<A, X>
+  ): Effect.Effect<A, X> {
+    return Effect.onInterrupt(effect, () => Effect.sync(() => this.engine.withdraw(entries)))
+  }
+}

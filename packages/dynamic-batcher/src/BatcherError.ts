@@ -1,0 +1,159 @@
+/**
+ * The typed errors of a batcher.
+ *
+ * Every error is a `Schema.TaggedError`: it is an `Error` (so it has a stack and
+ * a readable `message`), it can be yielded in `Effect.gen`, matched by `_tag`
+ * with `Effect.catchTag`, and encoded with its Schema.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The batcher no longer accepts records: it is shutting down or has stopped,
+ * or (with `shutdownTimeout`) it gave up on a record it had accepted.
+ *
+ * **When**
+ *
+ * - a `submit` / `offer` after `shutdown` started or after the scope closed;
+ * - a producer still suspended on a full queue when shutdown starts;
+ * - a record not delivered before `shutdownTimeout` expired.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const batcher: Batcher.Batcher<string, number>
+ * const orZero = batcher.submit("x").pipe(
+ *   Effect.catchTag("BatcherShutdownError", () => Effect.succeed(0))
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BatcherShutdownError extends Schema.TaggedError<BatcherShutdownError>()("BatcherShutdownError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `The batcher is shut down: ${this.reason}`
+  }
+}
+
+/**
+ * A record's cost could not be determined: the explicit cost, the
+ * `costEstimator` or the record's `estimateCost()` gave a negative, non-finite
+ * or non-number value, or threw, or `costs` had the wrong length.
+ *
+ * Nothing was enqueued by the call that failed; the batcher goes on.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const batcher: Batcher.Batcher<string, number>
+ * // fails with InvalidCostError: "cost must be a finite number >= 0, got -1"
+ * const bad = batcher.submit("x", { cost: -1 })
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class InvalidCostError extends Schema.TaggedError<InvalidCostError>()("InvalidCostError", {
+  reason: Schema.String,
+  cost: Schema.optional(Schema.Unknown)
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/**
+ * `process` returned a number of results different from the number of records
+ * in its batch. Every record of that batch fails with this error.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const batcher: Batcher.Batcher<string, number>
+ * const recovered = batcher.submit("x").pipe(
+ *   Effect.catchTag("ResultCountMismatchError", (e) =>
+ *     Effect.logError(`expected ${e.expected} results, got ${e.actual}`).pipe(Effect.as(-1))
+ *   )
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ResultCountMismatchError extends Schema.TaggedError<ResultCountMismatchError>()(
+  "ResultCountMismatchError",
+  {
+    expected: Schema.Number,
+    actual: Schema.Number
+  }
+) {
+  override get message(): string {
+    return `process must return one result per record in the same order: expected ${this.expected} results, got ${this.actual}`
+  }
+}
+
+/**
+ * The options given to `make`, `layer` or `layerConfig` are invalid. `option`
+ * names the offending option and `expected` says what it must be.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * const program = Batcher.make({
+ *   process: (batch: ReadonlyArray<number>) => Effect.succeed(batch),
+ *   maxBatchSize: 0
+ * })
+ * // fails with BatcherConfigError:
+ * // "Invalid batcher option maxBatchSize: expected an integer >= 1, got 0"
+ * ```
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BatcherConfigError extends Schema.TaggedError<BatcherConfigError>()("BatcherConfigError", {
+  option: Schema.String,
+  expected: Schema.String,
+  actual: Schema.optional(Schema.Unknown)
+}) {
+  override get message(): string {
+    return `Invalid batcher option ${this.option}: expected ${this.expected}, got ${formatValue(this.actual)}`
+  }
+}
+
+/**
+ * The errors a `submit` can fail with besides the `process` function's own `E`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type BatcherError = BatcherShutdownError | InvalidCostError | ResultCountMismatchError
+
+/** @internal */
+export const formatValue = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value)
+  if (value === undefined) return "undefined"
+  if (value === null) return "null"
+  if (typeof value === "function") return "a function"
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * The batcher's shared state and every transition of it.
+ *
+ * All methods here are synchronous: each runs inside one fiber step, so the
+ * producers and the two loops see a consistent state without locks. The loops
+ * themselves (`loops.ts`) only sequence these transitions with waits.
+ *
+ * Where a record can be:
+ *
+ *   producer ──accept──▶ intake ──fill──▶ open batch ──seal──▶ handoff ──take──▶ in flight ──▶ done
+ *      │ (waiting for room)  │               │                    │
+ *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
+ */
+import { Cause, Deferred, Effect, Exit, Queue } from "effect"
+import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
+import { BatchStats } from "../BatchStats.ts"
+import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
+import { Fifo } from "./fifo.ts"
+import type { Tuning } from "./options.ts"
+
+/** A sealed batch: the entries the aggregation loop handed over, in order. */
+export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
+
+/** A producer suspended until its records fit in the queue. */
+interface RoomWaiter<Rec, Res, Err> {
+  readonly entries: ReadonlyArray<Entry<Rec, Res, Err>>
+  offset: number
+  cancelled: boolean
+  readonly resume: (effect: Effect.Effect<void, BatcherShutdownError>) => void
+}
+
+/** What the aggregation loop does after a step. */
+export type AggregatorNext =
+  /** Everything accepted has been sealed and shutdown was requested: end the handoff. */
+  | { readonly _tag: "Finished" }
+  /** Wait for a signal (a record, room in the handoff, an idle processor, shutdown). */
+  | { readonly _tag: "Park" }
+  /** Wait for a signal, or until the open batch's deadline. */
+  | { readonly _tag: "ParkUntil"; readonly millis: number }
+
+const finished: AggregatorNext = { _tag: "Finished" }
+const park: AggregatorNext = { _tag: "Park" }
+
+export class Engine<Rec, Res, Err> {
+  readonly tuning: Tuning
+  readonly handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>
+  /** Completed once both loops have stopped and every result is delivered. */
+  readonly stopped: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
+
+  /** False from the moment shutdown starts: no record is accepted after that. */
+  accepting = true
+  private readonly intake = new Fifo<Entry<Rec, Res, Err>>()
+  private readonly waiters = new Fifo<RoomWaiter<Rec, Res, Err>>()
+
+  private open: Batch<Rec, Res, Err> = []
+  private openLive = 0
+  private openCost = 0
+  private openDeadline = 0
+  /** Set by the processing loop when it waits on an empty handoff. */
+  private processorIdle = false
+  /** The batch inside `process` right now, if any. */
+  private inFlight: Batch<Rec, Res, Err> | undefined
+
+  private aggregatorWake: ((effect: Effect.Effect<void>) => void) | undefined
+  private aggregatorSignaled = false
+
+  private submitted = 0
+  private completed = 0
+  private failed = 0
+  private withdrawn = 0
+  private batches = 0
+  private batchedRecords = 0
+  private batchCost = 0
+  private busyMs = 0
+  private idleMs = 0
+  private pending = 0
+
+  constructor(tuning: Tuning, handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>) {
+    this.tuning = tuning
+    this.handoff = handoff
+  }
+
+  // ---------------------------------------------------------------------------
+  // producers
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Accepts `entries[from..]` while the queue has room and nobody waits ahead;
+   * returns the index of the first entry not accepted.
+   */
+  acceptFrom(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number): number {
+    let index = from
+    if (this.waiters.size === 0) {
+      const room = this.tuning.maxQueueSize - this.intake.size
+      const end = Math.min(entries.length, from + room)
+      while (index < end) this.accept(entries[index++])
+      if (index > from) this.signalAggregator()
+    }
+    return index
+  }
+
+  /** Suspends until `entries[from..]` are all accepted, in order, behind earlier waiters. */
+  waitForRoom(
+    entries: ReadonlyArray<Entry<Rec, Res, Err>>,
+    from: number
+  ): Effect.Effect<void, BatcherShutdownError> {
+    return Effect.callback<void, BatcherShutdownError>((resume) => {
+      if (!this.accepting) return resume(Effect.fail(shutdownError("the batcher is shutting down")))
+      const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: from, cancelled: false, resume }
+      this.waiters.push(waiter)
+      this.signalAggregator()
+      return Effect.sync(() => {
+        waiter.cancelled = true
+      })
+    })
+  }
+
+  /** The producer gave up on these records: those not yet in `process` are withdrawn. */
+  withdraw(entries: ReadonlyArray<Entry<Rec, Res, Err>>): void {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]
+      if (!isPending(entry)) continue
+      if (entry.state === OPEN) {
+        this.openLive--
+        this.openCost -= entry.cost
+      }
+      entry.state = WITHDRAWN
+      this.pending--
+      this.withdrawn++
+    }
+  }
+
+  private accept(entry: Entry<Rec, Res, Err>): void {
+    entry.state = QUEUED
+    this.intake.push(entry)
+    this.submitted++
+    this.pending++
+  }
+
+  // ---------------------------------------------------------------------------
+  // aggregation
+  // ---------------------------------------------------------------------------
+
+  /** Wakes the aggregation loop, or makes its next park return at once. */
+  signalAggregator(): void {
+    const wake = this.aggregatorWake
+    if (wake !== undefined) {
+      this.aggregatorWake = undefined
+      wake(Effect.void)
+    } else {
+      this.aggregatorSignaled = true
+    }
+  }
+
+  /** Suspends the aggregation loop until `signalAggregator`. */
+  readonly parkAggregator: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.aggregatorSignaled) {
+      this.aggregatorSignaled = false
+      return resume(Effect.void)
+    }
+    this.aggregatorWake = resume
+    return Effect.sync(() => {
+      if (this.aggregatorWake === resume) this.aggregatorWake = undefined
+    })
+  })
+
+  /**
+   * One aggregation step at time `now`: fill the open batch from the queue,
+   * admit waiting producers into the room that freed, seal every batch that is
+   * due while the handoff has room, and say what to wait for next.
+   */
+  aggregate(now: number): AggregatorNext {
+    this.aggregatorSignaled = false
+    if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
+    for (;;) {
+      let full = this.fill(now)
+      if (this.admitWaiters() && !full) full = this.fill(now)
+      if (this.openLive > 0 && this.dueToSeal(full, now) && !Queue.isFullUnsafe(this.handoff)) {
+        this.seal()
+        continue
+      }
+      if (this.openLive > 0) {
+        const waitMillis = this.openDeadline - now
+        return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis }
+      }
+      if (this.open.length > 0) this.resetOpen()
+      return !this.accepting && this.intake.size === 0 ? finished : park
+    }
+  }
+
+  /** Moves records from the queue into the open batch; returns whether the batch is full. */
+  private fill(now: number): boolean {
+    const { maxBatchSize, targetBatchCost } = this.tuning
+    while (this.openLive < maxBatchSize && this.openCost < targetBatchCost) {
+      if (this.intake.size === 0) return false
+      const entry = this.intake.peek()
+      if (entry.state === WITHDRAWN) {
+        this.intake.shift()
+        continue
+      }
+      if (this.openLive > 0 && this.openCost + entry.cost > targetBatchCost) return true
+      this.intake.shift()
+      entry.state = OPEN
+      this.open.push(entry)
+      this.openCost += entry.cost
+      if (++this.openLive === 1) this.openDeadline = now + this.tuning.batchTimeoutMs
+    }
+    return true
+  }
+
+  private dueToSeal(full: boolean, now: number): boolean {
+    return full || !this.accepting || now >= this.openDeadline ||
+      (this.tuning.dispatch === "idle" && this.processorIdle && this.openLive >= this.tuning.minBatchSize &&
+        Queue.sizeUnsafe(this.handoff) === 0)
+  }
+
+  private seal(): void {
+    const batch: Batch<Rec, Res, Err> = this.openLive === this.open.length ? this.open : this.open.filter(isPending)
+    for (let i = 0; i < batch.length; i++) batch[i].state = SEALED
+    Queue.offerUnsafe(this.handoff, batch)
+    this.processorIdle = false
+    this.open = []
+    this.openLive = 0
+    this.openCost = 0
+  }
+
+  private resetOpen(): void {
+    this.open = []
+    this.openLive = 0
+    this.openCost = 0
+  }
+
+  /** Accepts waiting producers' records while the queue has room; returns whether any was. */
+  private admitWaiters(): boolean {
+    let admitted = false
+    while (this.waiters.size > 0 && this.intake.size < this.tuning.maxQueueSize) {
+      const waiter = this.waiters.peek()
+      if (waiter.cancelled) {
+        this.waiters.shift()
+        continue
+      }
+      const { entries } = waiter
+      while (waiter.offset < entries.length && this.intake.size < this.tuning.maxQueueSize) {
+        this.accept(entries[waiter.offset++])
+        admitted = true
+      }
+      if (waiter.offset === entries.length) {
+        this.waiters.shift()
+        waiter.resume(Effect.void)
+      }
+    }
+    return admitted
+  }
+
+  // ---------------------------------------------------------------------------
+  // processing
+  // ---------------------------------------------------------------------------
+
+  /** The processing loop is about to wait for a batch. */
+  processorWaiting(): void {
+    if (Queue.sizeUnsafe(this.handoff) === 0) {
+      this.processorIdle = true
+      this.signalAggregator()
+    }
+  }
+
+  /**
+   * The processing loop took `batch` after waiting `idleMillis`: the records
+   * still pending go in flight (withdrawn ones are dropped here, so `process`
+   * never sees them). Returns the records to process, possibly none.
+   */
+  startBatch(batch: Batch<Rec, Res, Err>, idleMillis: number): Batch<Rec, Res, Err> {
+    this.idleMs += idleMillis
+    this.signalAggregator()
+    const live = batch.filter(isPending)
+    for (let i = 0; i < live.length; i++) live[i].state = IN_FLIGHT
+    this.pending -= live.length
+    this.inFlight = live
+    return live
+  }
+
+  /**
+   * `process` ran `batch` for `busyMillis` and exited with `exit`: update the
+   * stats, then deliver every record's result exactly once.
+   */
+  finishBatch(
+    batch: Batch<Rec, Res, Err>,
+    exit: Exit.Exit<ReadonlyArray<Res>, Err>,
+    busyMillis: number
+  ): void {
+    const size = batch.length
+    let cost = 0
+    for (let i = 0; i < size; i++) cost += batch[i].cost
+    this.inFlight = undefined
+    this.busyMs += busyMillis
+    this.batches++
+    this.batchedRecords += size
+    this.batchCost += cost
+    this.completed += size
+    if (Exit.isSuccess(exit)) {
+      const results = exit.value
+      if (Array.isArray(results) && results.length === size) {
+        for (let i = 0; i < size; i++) {
+          const entry = batch[i]
+          entry.state = DONE
+          Deferred.doneUnsafe(entry.deferred, Exit.succeed(results[i]))
+        }
+        return
+      }
+      this.failed += size
+      this.failAll(
+        batch,
+        Array.isArray(results)
+          ? Exit.fail(new ResultCountMismatchError({ expected: size, actual: results.length }) as Err)
+          : Exit.die(
+            new TypeError(`process must return an array of ${size} results, got ${describe(results)}`)
+          )
+      )
+      return
+    }
+    this.failed += size
+    this.failAll(batch, Exit.failCause(exit.cause))
+  }
+
+  private failAll(batch: ReadonlyArray<Entry<Rec, Res, Err>>, exit: Exit.Exit<never, Err>): void {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]
+      entry.state = DONE
+      Deferred.doneUnsafe(entry.deferred, exit)
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // shutdown
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Stops intake at once: producers still waiting for room fail with
+   * `BatcherShutdownError` (their records already accepted are withdrawn), and
+   * the aggregation loop seals what it holds without waiting for timeouts.
+   * Idempotent.
+   */
+  beginShutdown(): void {
+    if (!this.accepting) return
+    this.accepting = false
+    const error = Effect.fail(shutdownError("the batcher shut down while this producer waited for room in the queue"))
+    while (this.waiters.size > 0) {
+      const waiter = this.waiters.shift()
+      if (waiter.cancelled) continue
+      this.withdraw(waiter.entries)
+      waiter.resume(error)
+    }
+    this.signalAggregator()
+  }
+
+  /**
+   * Fails every record not yet delivered with `cause`, wherever it is, and
+   * counts it as completed and failed. Used when shutdown gives up
+   * (`shutdownTimeout`) or a loop died.
+   */
+  abandon(cause: Cause.Cause<Err | BatcherShutdownError>): void {
+    this.beginShutdown()
+    const exit = Exit.failCause(cause) as Exit.Exit<never, Err>
+    const settle = (entry: Entry<Rec, Res, Err>) => {
+      if (entry.state === NEW || entry.state === WITHDRAWN || entry.state === DONE) return
+      if (entry.state !== IN_FLIGHT) this.pending--
+      this.completed++
+      this.failed++
+      entry.state = DONE
+      Deferred.doneUnsafe(entry.deferred, exit)
+    }
+    if (this.inFlight !== undefined) this.inFlight.forEach(settle)
+    this.inFlight = undefined
+    this.open.forEach(settle)
+    this.resetOpen()
+    this.intake.drain().forEach(settle)
+    for (let taken = Queue.takeUnsafe(this.handoff); taken !== undefined && Exit.isSuccess(taken);) {
+      taken.value.forEach(settle)
+      taken = Queue.takeUnsafe(this.handoff)
+    }
+    Queue.endUnsafe(this.handoff)
+  }
+
+  // ---------------------------------------------------------------------------
+  // stats
+  // ---------------------------------------------------------------------------
+
+  snapshot(): BatchStats {
+    const batches = this.batches
+    return new BatchStats({
+      totalSubmitted: this.submitted,
+      totalCompleted: this.completed,
+      totalFailed: this.failed,
+      totalWithdrawn: this.withdrawn,
+      totalBatches: batches,
+      totalBatchCost: this.batchCost,
+      avgBatchSize: batches === 0 ? 0 : this.batchedRecords / batches,
+      avgBatchCost: batches === 0 ? 0 : this.batchCost / batches,
+      busyTimeMs: this.busyMs,
+      idleTimeMs: this.idleMs,
+      queueSize: this.pending
+    })
+  }
+}
+
+/** A `BatcherShutdownError` with `reason`. */
+export const shutdownError = (reason: string): BatcherShutdownError => new BatcherShutdownError({ reason })
+
+const describe = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value
