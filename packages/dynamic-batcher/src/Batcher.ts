@@ -382,6 +382,8 @@ export const submit = <Self, Rec, Res, E>(
 
 type Err<E> = E | BatcherError
 
+const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
+
 class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly [TypeId]: TypeId = TypeId
   readonly stats: Effect.Effect<BatchStats>
@@ -404,6 +406,7 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 
   submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, Err<E>> {
     return Effect.suspend(() => {
+      if (!this.engine.accepting) return Effect.fail(notAccepting())
       const entry = this.entry(record, options?.cost)
       if (!(entry instanceof Entry)) return Effect.fail(entry)
       const entries = [entry]
@@ -439,7 +442,8 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     records: Iterable<Rec>,
     costs: ReadonlyArray<number> | undefined
   ): Effect.Effect<Array<Entry<Rec, Res, Err<E>>>, BatcherError> {
-    return Effect.suspend(() => {
+    return Effect.suspend((): Effect.Effect<Array<Entry<Rec, Res, Err<E>>>, BatcherError> => {
+      if (!this.engine.accepting) return Effect.fail(notAccepting())
       const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
       if (costs !== undefined && costs.length !== list.length) {
         return Effect.fail(
@@ -462,8 +466,7 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   }
 
   /** A new entry for `record`, or why it cannot be accepted. */
-  private entry(record: Rec, explicitCost: number | undefined): Entry<Rec, Res, Err<E>> | BatcherError {
-    if (!this.engine.accepting) return shutdownError("the batcher is not accepting records")
+  private entry(record: Rec, explicitCost: number | undefined): Entry<Rec, Res, Err<E>> | InvalidCostError {
     const cost = this.costOf(record, explicitCost)
     return typeof cost === "number" ? new Entry(record, cost, Deferred.makeUnsafe<Res, Err<E>>()) : cost
   }

@@ -67,12 +67,18 @@ const rules: ReadonlyArray<Rule> = [
   { option: "dispatch", schema: Dispatch, expected: `"full" or "idle"` }
 ]
 
+const millisOf = (input: unknown): number => {
+  // Duration reads NaN as zero, so a plain number is taken as given.
+  if (typeof input === "number") return input
+  const duration = Duration.fromInput(input as Duration.Input)
+  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+}
+
 const durationMillis = (
   option: "batchTimeout" | "shutdownTimeout",
   input: unknown
 ): number | BatcherConfigError => {
-  const duration = Duration.fromInput(input as Duration.Input)
-  const millis = duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+  const millis = millisOf(input)
   return Number.isFinite(millis) && millis >= 0
     ? millis
     : new BatcherConfigError({
