@@ -17,13 +17,15 @@
  */
 import type { Duration, Scope } from "effect"
 import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Queue } from "effect"
+import { constVoid } from "effect/Function"
 import type { BatcherError } from "./BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
+import type { CostOf } from "./internal/cost.ts"
 import { makeCostOf } from "./internal/cost.ts"
 import { Engine, shutdownError } from "./internal/engine.ts"
 import type { Batch } from "./internal/engine.ts"
-import { Entry } from "./internal/entry.ts"
+import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./internal/entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./internal/loops.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
 import { validateTuning } from "./internal/options.ts"
@@ -390,13 +392,9 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly isRunning: Effect.Effect<boolean>
   readonly shutdown: Effect.Effect<void>
   private readonly engine: Engine<Rec, Res, Err<E>>
-  private readonly costOf: (record: Rec, explicit: number | undefined) => number | InvalidCostError
+  private readonly costOf: CostOf<Rec>
 
-  constructor(
-    engine: Engine<Rec, Res, Err<E>>,
-    costOf: (record: Rec, explicit: number | undefined) => number | InvalidCostError,
-    shutdown: Effect.Effect<void>
-  ) {
+  constructor(engine: Engine<Rec, Res, Err<E>>, costOf: CostOf<Rec>, shutdown: Effect.Effect<void>) {
     this.engine = engine
     this.costOf = costOf
     this.shutdown = shutdown
@@ -404,29 +402,42 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     this.isRunning = Effect.sync(() => engine.accepting)
   }
 
+  // Each submit is one callback: the records are accepted inside its
+  // registration and withdrawn by its interruption cleanup, so no fiber step
+  // separates "accepted" from "withdrawn if interrupted".
+
   submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, Err<E>> {
-    return Effect.suspend(() => {
-      if (!this.engine.accepting) return Effect.fail(notAccepting())
-      const entry = this.entry(record, options?.cost)
-      if (!(entry instanceof Entry)) return Effect.fail(entry)
+    return Effect.callback<Res, Err<E>>((resume) => {
+      const engine = this.engine
+      if (!engine.accepting) return resume(Effect.fail(notAccepting()))
+      const cost = this.costOf(record, options?.cost)
+      if (typeof cost !== "number") return resume(Effect.fail(cost))
+      const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
+      if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
       const entries = [entry]
-      const awaited = this.withdrawOnInterrupt(entries, Deferred.await(entry.deferred))
-      return this.engine.acceptFrom(entries, 0) === 1
-        ? awaited
-        : this.withdrawOnInterrupt(entries, Effect.andThen(this.engine.waitForRoom(entries, 0), awaited))
+      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      return Effect.sync(() => engine.cancel(entries, waiter))
+    })
+  }
+
+  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
+    return Effect.callback<Array<Res>, Err<E>>((resume) => {
+      const engine = this.engine
+      const checked = this.check(records, options?.costs)
+      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
+      const [list, costs] = checked
+      if (list.length === 0) return resume(Effect.succeed([]))
+      const group = new Group<Res, Err<E>>(list.length, resume)
+      const entries = list.map((record, i) => new GroupEntry(record, costs[i], group, i))
+      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
 
   offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, Err<E>>, BatcherError> {
-    return Effect.map(this.offerEntries([record], options?.cost === undefined ? undefined : [options.cost]), (entries) =>
-      entries[0].deferred)
-  }
-
-  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
-    return Effect.flatMap(
-      this.offerEntries(records, options?.costs),
-      (entries) =>
-        this.withdrawOnInterrupt(entries, Effect.forEach(entries, (entry) => Deferred.await(entry.deferred)))
+    return Effect.map(
+      this.offerAll([record], options?.cost === undefined ? undefined : { costs: [options.cost] }),
+      (deferreds) => deferreds[0]
     )
   }
 
@@ -434,47 +445,40 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     records: Iterable<Rec>,
     options?: SubmitAllOptions
   ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
-    return Effect.map(this.offerEntries(records, options?.costs), (entries) => entries.map((entry) => entry.deferred))
-  }
-
-  /** Checks every cost, then accepts all records (waiting for room as needed). */
-  private offerEntries(
-    records: Iterable<Rec>,
-    costs: ReadonlyArray<number> | undefined
-  ): Effect.Effect<Array<Entry<Rec, Res, Err<E>>>, BatcherError> {
-    return Effect.suspend((): Effect.Effect<Array<Entry<Rec, Res, Err<E>>>, BatcherError> => {
-      if (!this.engine.accepting) return Effect.fail(notAccepting())
-      const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
-      if (costs !== undefined && costs.length !== list.length) {
-        return Effect.fail(
-          new InvalidCostError({
-            reason: `costs must have one entry per record: got ${costs.length} costs for ${list.length} records`
-          })
-        )
-      }
-      const entries = new Array<Entry<Rec, Res, Err<E>>>(list.length)
-      for (let i = 0; i < list.length; i++) {
-        const entry = this.entry(list[i], costs?.[i])
-        if (!(entry instanceof Entry)) return Effect.fail(entry)
-        entries[i] = entry
-      }
-      const accepted = this.engine.acceptFrom(entries, 0)
-      return accepted === entries.length
-        ? Effect.succeed(entries)
-        : this.withdrawOnInterrupt(entries, Effect.as(this.engine.waitForRoom(entries, accepted), entries))
+    return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
+      const engine = this.engine
+      const checked = this.check(records, options?.costs)
+      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
+      const [list, costs] = checked
+      const entries = list.map((record, i) => new DeferredEntry<Rec, Res, Err<E>>(record, costs[i]))
+      const deferreds = entries.map((entry) => entry.deferred)
+      const waiter = engine.enqueue(entries, {
+        onAdmitted: () => resume(Effect.succeed(deferreds)),
+        onRejected: (error) => resume(Effect.fail(error))
+      })
+      if (waiter === undefined) return resume(Effect.succeed(deferreds))
+      return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
 
-  /** A new entry for `record`, or why it cannot be accepted. */
-  private entry(record: Rec, explicitCost: number | undefined): Entry<Rec, Res, Err<E>> | InvalidCostError {
-    const cost = this.costOf(record, explicitCost)
-    return typeof cost === "number" ? new Entry(record, cost, Deferred.makeUnsafe<Res, Err<E>>()) : cost
-  }
-
-  private withdrawOnInterrupt<A, X>(
-    entries: ReadonlyArray<Entry<Rec, Res, Err<E>>>,
-    effect: Effect.Effect<A, X>
-  ): Effect.Effect<A, X> {
-    return Effect.onInterrupt(effect, () => Effect.sync(() => this.engine.withdraw(entries)))
+  /** The records and their costs, every cost checked, or why they cannot be accepted. */
+  private check(
+    records: Iterable<Rec>,
+    explicitCosts: ReadonlyArray<number> | undefined
+  ): [ReadonlyArray<Rec>, Array<number>] | BatcherError {
+    if (!this.engine.accepting) return notAccepting()
+    const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
+    if (explicitCosts !== undefined && explicitCosts.length !== list.length) {
+      return new InvalidCostError({
+        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${list.length} records`
+      })
+    }
+    const costs = new Array<number>(list.length)
+    for (let i = 0; i < list.length; i++) {
+      const cost = this.costOf(list[i], explicitCosts?.[i])
+      if (typeof cost !== "number") return cost
+      costs[i] = cost
+    }
+    return [list, costs]
   }
 }

@@ -21,12 +21,20 @@ import type { Tuning } from "./options.ts"
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
 export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
 
+/** How a producer that waits for room hears back. */
+export interface Admission {
+  /** Every record of the producer was accepted. */
+  readonly onAdmitted: () => void
+  /** Shutdown started first: the records not yet accepted never will be. */
+  readonly onRejected: (error: BatcherShutdownError) => void
+}
+
 /** A producer suspended until its records fit in the queue. */
-interface RoomWaiter<Rec, Res, Err> {
+export interface RoomWaiter<Rec, Res, Err> {
   readonly entries: ReadonlyArray<Entry<Rec, Res, Err>>
   offset: number
   cancelled: boolean
-  readonly resume: (effect: Effect.Effect<void, BatcherShutdownError>) => void
+  readonly admission: Admission
 }
 
 /** What the aggregation loop does after a step. */
@@ -84,50 +92,53 @@ export class Engine<Rec, Res, Err> {
   // producers
   // ---------------------------------------------------------------------------
 
+  /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
+  acceptOne(entry: Entry<Rec, Res, Err>): boolean {
+    if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
+    this.accept(entry)
+    this.signalAggregator()
+    return true
+  }
+
   /**
-   * Accepts `entries[from..]` while the queue has room and nobody waits ahead;
-   * returns the index of the first entry not accepted.
+   * Accepts `entries` in order: at once while the queue has room and nobody
+   * waits ahead, the rest as room frees (then `admission.onAdmitted`). Returns
+   * the waiter when some records must wait, so an interrupted producer can
+   * `cancel` it. Call only while `accepting`.
    */
-  acceptFrom(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number): number {
-    let index = from
+  enqueue(entries: ReadonlyArray<Entry<Rec, Res, Err>>, admission: Admission): RoomWaiter<Rec, Res, Err> | undefined {
+    let index = 0
     if (this.waiters.size === 0) {
-      const room = this.tuning.maxQueueSize - this.intake.size
-      const end = Math.min(entries.length, from + room)
+      const end = Math.min(entries.length, this.tuning.maxQueueSize - this.intake.size)
       while (index < end) this.accept(entries[index++])
-      if (index > from) this.signalAggregator()
     }
-    return index
+    if (index > 0) this.signalAggregator()
+    if (index === entries.length) return undefined
+    const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: index, cancelled: false, admission }
+    this.waiters.push(waiter)
+    this.signalAggregator()
+    return waiter
   }
 
-  /** Suspends until `entries[from..]` are all accepted, in order, behind earlier waiters. */
-  waitForRoom(
-    entries: ReadonlyArray<Entry<Rec, Res, Err>>,
-    from: number
-  ): Effect.Effect<void, BatcherShutdownError> {
-    return Effect.callback<void, BatcherShutdownError>((resume) => {
-      if (!this.accepting) return resume(Effect.fail(shutdownError("the batcher is shutting down")))
-      const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: from, cancelled: false, resume }
-      this.waiters.push(waiter)
-      this.signalAggregator()
-      return Effect.sync(() => {
-        waiter.cancelled = true
-      })
-    })
+  /**
+   * The producer gave up: it stops waiting for room, and its records not yet
+   * in `process` are withdrawn.
+   */
+  cancel(entries: ReadonlyArray<Entry<Rec, Res, Err>>, waiter: RoomWaiter<Rec, Res, Err> | undefined): void {
+    if (waiter !== undefined) waiter.cancelled = true
+    for (let i = 0; i < entries.length; i++) this.withdraw(entries[i])
   }
 
-  /** The producer gave up on these records: those not yet in `process` are withdrawn. */
-  withdraw(entries: ReadonlyArray<Entry<Rec, Res, Err>>): void {
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]
-      if (!isPending(entry)) continue
-      if (entry.state === OPEN) {
-        this.openLive--
-        this.openCost -= entry.cost
-      }
-      entry.state = WITHDRAWN
-      this.pending--
-      this.withdrawn++
+  /** Withdraws `entry` if it was accepted and has not reached `process`. */
+  withdraw(entry: Entry<Rec, Res, Err>): void {
+    if (!isPending(entry)) return
+    if (entry.state === OPEN) {
+      this.openLive--
+      this.openCost -= entry.cost
     }
+    entry.state = WITHDRAWN
+    this.pending--
+    this.withdrawn++
   }
 
   private accept(entry: Entry<Rec, Res, Err>): void {
@@ -246,7 +257,7 @@ export class Engine<Rec, Res, Err> {
       }
       if (waiter.offset === entries.length) {
         this.waiters.shift()
-        waiter.resume(Effect.void)
+        waiter.admission.onAdmitted()
       }
     }
     return admitted
@@ -288,6 +299,7 @@ export class Engine<Rec, Res, Err> {
     exit: Exit.Exit<ReadonlyArray<Res>, Err>,
     busyMillis: number
   ): void {
+    if (this.inFlight !== batch) return // abandoned meanwhile: every record already has its result
     const size = batch.length
     let cost = 0
     for (let i = 0; i < size; i++) cost += batch[i].cost
@@ -303,7 +315,7 @@ export class Engine<Rec, Res, Err> {
         for (let i = 0; i < size; i++) {
           const entry = batch[i]
           entry.state = DONE
-          Deferred.doneUnsafe(entry.deferred, Exit.succeed(results[i]))
+          entry.deliver(Exit.succeed(results[i]))
         }
         return
       }
@@ -326,7 +338,7 @@ export class Engine<Rec, Res, Err> {
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]
       entry.state = DONE
-      Deferred.doneUnsafe(entry.deferred, exit)
+      entry.deliver(exit)
     }
   }
 
@@ -343,12 +355,12 @@ export class Engine<Rec, Res, Err> {
   beginShutdown(): void {
     if (!this.accepting) return
     this.accepting = false
-    const error = Effect.fail(shutdownError("the batcher shut down while this producer waited for room in the queue"))
+    const error = shutdownError("the batcher shut down while this producer waited for room in the queue")
     while (this.waiters.size > 0) {
       const waiter = this.waiters.shift()
       if (waiter.cancelled) continue
-      this.withdraw(waiter.entries)
-      waiter.resume(error)
+      this.cancel(waiter.entries, waiter)
+      waiter.admission.onRejected(error)
     }
     this.signalAggregator()
   }
@@ -367,7 +379,7 @@ export class Engine<Rec, Res, Err> {
       this.completed++
       this.failed++
       entry.state = DONE
-      Deferred.doneUnsafe(entry.deferred, exit)
+      entry.deliver(exit)
     }
     if (this.inFlight !== undefined) this.inFlight.forEach(settle)
     this.inFlight = undefined

@@ -3,7 +3,8 @@
  * of these states, and each transition happens synchronously inside one fiber
  * step, so a producer's interruption and the loops never disagree about it.
  */
-import type { Deferred } from "effect"
+import type { Effect } from "effect"
+import { Deferred, Exit } from "effect"
 
 /** Created, not yet accepted: its producer waits for room in the queue. */
 export const NEW = 0
@@ -15,7 +16,7 @@ export const OPEN = 2
 export const SEALED = 3
 /** Handed to `process`: it can no longer be withdrawn. */
 export const IN_FLIGHT = 4
-/** Its producer was interrupted before it reached `process`. */
+/** Its producer gave up before it reached `process`. */
 export const WITHDRAWN = 5
 /** Its result (success, failure, defect or interruption) was delivered. */
 export const DONE = 6
@@ -29,19 +30,85 @@ export type EntryState =
   | typeof WITHDRAWN
   | typeof DONE
 
-/** A record with its cost and the `Deferred` its result is delivered to. */
-export class Entry<Rec, Res, Err> {
+/**
+ * A record with its cost, and where its result goes. Subclasses differ only in
+ * how a result is delivered: to a waiting fiber, a `Deferred`, a group of
+ * records, or a Promise.
+ */
+export abstract class Entry<Rec, Res, Err> {
   state: EntryState = NEW
   readonly record: Rec
   readonly cost: number
-  readonly deferred: Deferred.Deferred<Res, Err>
-  constructor(record: Rec, cost: number, deferred: Deferred.Deferred<Res, Err>) {
+  constructor(record: Rec, cost: number) {
     this.record = record
     this.cost = cost
-    this.deferred = deferred
   }
+  /** Hands over the result; called exactly once, by the engine. */
+  abstract deliver(exit: Exit.Exit<Res, Err>): void
 }
 
 /** Whether the record was accepted and has not yet reached `process`. */
 export const isPending = (entry: Entry<any, any, any>): boolean =>
   entry.state === QUEUED || entry.state === OPEN || entry.state === SEALED
+
+/** The record of a `submit`: its result resumes the waiting fiber. */
+export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
+  private readonly resume: (effect: Effect.Effect<Res, Err>) => void
+  constructor(record: Rec, cost: number, resume: (effect: Effect.Effect<Res, Err>) => void) {
+    super(record, cost)
+    this.resume = resume
+  }
+  deliver(exit: Exit.Exit<Res, Err>): void {
+    this.resume(exit)
+  }
+}
+
+/** The record of an `offer` / `offerAll`: its result completes a `Deferred`. */
+export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
+  readonly deferred: Deferred.Deferred<Res, Err> = Deferred.makeUnsafe<Res, Err>()
+  deliver(exit: Exit.Exit<Res, Err>): void {
+    Deferred.doneUnsafe(this.deferred, exit)
+  }
+}
+
+/**
+ * The records of one `submitAll`: the waiting fiber resumes with every result
+ * in order, or with the first failure.
+ */
+export class Group<Res, Err> {
+  private readonly results: Array<Res>
+  private remaining: number
+  private settled = false
+  private readonly resume: (effect: Effect.Effect<Array<Res>, Err>) => void
+  constructor(size: number, resume: (effect: Effect.Effect<Array<Res>, Err>) => void) {
+    this.results = new Array<Res>(size)
+    this.remaining = size
+    this.resume = resume
+  }
+  deliver(index: number, exit: Exit.Exit<Res, Err>): void {
+    if (this.settled) return
+    if (Exit.isSuccess(exit)) {
+      this.results[index] = exit.value
+      if (--this.remaining > 0) return
+      this.settled = true
+      this.resume(Exit.succeed(this.results))
+    } else {
+      this.settled = true
+      this.resume(Exit.failCause(exit.cause))
+    }
+  }
+}
+
+/** One record of a `submitAll`. */
+export class GroupEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
+  private readonly group: Group<Res, Err>
+  private readonly index: number
+  constructor(record: Rec, cost: number, group: Group<Res, Err>, index: number) {
+    super(record, cost)
+    this.group = group
+    this.index = index
+  }
+  deliver(exit: Exit.Exit<Res, Err>): void {
+    this.group.deliver(this.index, exit)
+  }
+}
