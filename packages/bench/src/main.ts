@@ -1,0 +1,182 @@
+/**
+ * `pnpm bench` / `pnpm bench:smoke`: runs every cell (peer × workload × size)
+ * in a fresh child process (`node --expose-gc src/cell.ts`), then prints the
+ * Markdown tables (results, floors) and writes the JSON.
+ *
+ * Flags:
+ *   --smoke            tiny sizes, 1 run, no warm-up, one child per peer, no floors
+ *   --only=W1,W3,W5    only these workload groups
+ *   --peers=a,b        only these peers (names as in the table)
+ *   --runs=N           measured runs per cell (default 5; W5 scales its own)
+ *   --library=PATH     benchmark another checkout's src/index.ts as "ours"
+ *   --out=PATH         where to write the JSON (default results/latest.json,
+ *                      results/smoke.json with --smoke)
+ *
+ * Exits 1 only if a cell crashed or returned a wrong result: floors are
+ * reported, not enforced.
+ */
+import { execFileSync, spawn } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { evaluateFloors } from "./floors.ts"
+import { peerByName, peers } from "./peers/index.ts"
+import { benchSizes, makePlan, smokeSizes } from "./plan.ts"
+import type { Sizes } from "./plan.ts"
+import { floorsTable, resultsTable } from "./report.ts"
+import type { CellResult, CellSpec } from "./spec.ts"
+import { cellKey, RESULT_PREFIX } from "./spec.ts"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const packageDir = path.resolve(here, "..")
+
+const flags = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [name, ...value] = arg.replace(/^--/, "").split("=")
+    return [name, value.join("=")] as const
+  })
+)
+const smoke = flags.has("smoke")
+const baseSizes: Sizes = smoke ? smokeSizes : benchSizes
+const runsFlag = flags.get("runs")
+const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag) } : baseSizes
+const selectedPeers = flags.get("peers")?.split(",").map(peerByName) ?? peers
+const only = flags.get("only")?.split(",")
+const library = flags.get("library") ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!) : undefined
+const out = path.resolve(
+  packageDir,
+  flags.get("out") ?? (smoke ? "results/smoke.json" : "results/latest.json")
+)
+
+const fullPlan = makePlan(sizes, selectedPeers)
+const plan = fullPlan.cells.filter((cell) => only === undefined || only.includes(cell.group) ||
+  (only.includes("W5") && fullPlan.w5Keys.includes(cellKey(cell))))
+const w5Keys = only === undefined || only.includes("W5") ? fullPlan.w5Keys : []
+const cellScript = path.join(here, "cell.ts")
+const childTimeoutMs = smoke ? 60_000 : 300_000
+
+/** Runs `specs` in one fresh child; resolves to their results (failed ones if the child died). */
+const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
+  new Promise((resolve) => {
+    const started = performance.now()
+    const child = spawn(
+      process.execPath,
+      ["--expose-gc", "--max-old-space-size=8192", cellScript, JSON.stringify(specs)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: library === undefined ? process.env : { ...process.env, BENCH_LIBRARY: library }
+      }
+    )
+    const results: Array<CellResult> = []
+    let buffer = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (chunk: string) => {
+      buffer += chunk
+      let newline: number
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + 1)
+        if (line.startsWith(RESULT_PREFIX)) {
+          const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as CellResult
+          results.push(result)
+          progress(result)
+        } else if (line.length > 0) {
+          process.stderr.write(`  ${line}\n`)
+        }
+      }
+    })
+    const timer = setTimeout(() => child.kill("SIGKILL"), childTimeoutMs)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      const wallMs = performance.now() - started
+      for (const spec of specs) {
+        if (results.some((r) => r.key === cellKey(spec))) continue
+        const reason = signal === "SIGKILL"
+          ? `killed after ${childTimeoutMs / 1000} s`
+          : `child exited with ${signal ?? code} before reporting`
+        const result: CellResult = { key: cellKey(spec), spec, status: "failed", reason, runs: [], median: {}, min: {}, max: {}, wallMs }
+        results.push(result)
+        progress(result)
+      }
+      resolve(results)
+    })
+  })
+
+let done = 0
+const progress = (r: CellResult) => {
+  done++
+  const { spec } = r
+  const summary = r.status === "ok"
+    ? Object.entries(r.median).map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join(" ")
+    : `${r.status}: ${(r.reason ?? "").split("\n")[0]}`
+  process.stderr.write(
+    `[${done}/${plan.length}] ${spec.group === "W5" ? `W5:${spec.workload}` : spec.workload} ${spec.peer} ${spec.via} @${spec.size}  ${summary}  (${(r.wallMs / 1000).toFixed(1)} s)\n`
+  )
+  if (r.status === "failed" && r.reason) process.stderr.write(`${r.reason}\n`)
+}
+
+const git = (...args: Array<string>): string => {
+  try {
+    return execFileSync("git", args, { cwd: packageDir, encoding: "utf8" }).trim()
+  } catch {
+    return "unknown"
+  }
+}
+
+const started = performance.now()
+process.stderr.write(
+  `${smoke ? "smoke" : "bench"}: ${plan.length} cells, node ${process.version}, ${os.cpus().length} cores` +
+    `${library ? `, library ${library}` : ""}\n`
+)
+const results: Array<CellResult> = []
+if (smoke) {
+  // One child per peer keeps the smoke run within seconds.
+  for (const peer of selectedPeers) {
+    const specs = plan.filter((cell) => cell.peer === peer.name)
+    if (specs.length > 0) results.push(...await runChild(specs))
+  }
+} else {
+  for (const spec of plan) results.push(...await runChild([spec]))
+}
+
+const failed = results.filter((r) => r.status === "failed")
+const skipped = results.filter((r) => r.status === "skipped")
+const passed = results.filter((r) => r.status === "ok")
+const floors = smoke ? [] : evaluateFloors(results, sizes)
+const runsLabel = smoke ? "1 run" : `${sizes.runs} runs`
+
+const meta = {
+  date: new Date().toISOString(),
+  mode: smoke ? "smoke" : "bench",
+  node: process.version,
+  v8: process.versions.v8,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  commit: git("rev-parse", "HEAD"),
+  libraryDirty: library === undefined ? git("status", "--porcelain", "--", "../dynamic-batcher/src") !== "" : undefined,
+  library: library ?? "workspace effect-dynamic-batcher",
+  sizes,
+  wallSeconds: (performance.now() - started) / 1000
+}
+
+mkdirSync(path.dirname(out), { recursive: true })
+writeFileSync(out, `${JSON.stringify({ meta, floors, cells: results }, null, 2)}\n`)
+
+const lines = [
+  `## ${smoke ? "Smoke run" : "Results"}: node ${process.version}, ${meta.cores} cores (${meta.cpu}), ${meta.date.slice(0, 10)}`,
+  "",
+  resultsTable(results, runsLabel, w5Keys),
+  ""
+]
+if (!smoke) {
+  lines.push("## Floors (ratios within this run)", "", floorsTable(floors), "")
+}
+process.stdout.write(`${lines.join("\n")}\n`)
+process.stderr.write(`wrote ${path.relative(process.cwd(), out)} in ${meta.wallSeconds.toFixed(0)} s\n`)
+process.stdout.write(
+  `${smoke ? "smoke" : "bench"}: ${passed.length} passed, ${failed.length} failed, ${skipped.length} skipped\n`
+)
+process.exitCode = failed.length > 0 ? 1 : 0

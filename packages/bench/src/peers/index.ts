@@ -1,0 +1,25 @@
+/** Every peer, in table order. A new peer is one file plus one line here. */
+import { dataloaderTick, dataloaderWindow } from "./dataloader.ts"
+import { effectFloor } from "./effect-floor.ts"
+import { oursFull, oursIdle } from "./ours.ts"
+import { oursPromise } from "./ours-promise.ts"
+import { promiseMin } from "./promise-min.ts"
+import { requestResolver } from "./request-resolver.ts"
+import type { Peer } from "./types.ts"
+
+export const peers: ReadonlyArray<Peer> = [
+  promiseMin,
+  effectFloor,
+  requestResolver,
+  dataloaderWindow,
+  dataloaderTick,
+  oursFull,
+  oursIdle,
+  oursPromise
+]
+
+export const peerByName = (name: string): Peer => {
+  const peer = peers.find((p) => p.name === name)
+  if (peer === undefined) throw new Error(`unknown peer ${name}; known: ${peers.map((p) => p.name).join(", ")}`)
+  return peer
+}

@@ -1,0 +1,128 @@
+/**
+ * Which cells run: the full bench and the smoke run. Every peer runs every
+ * workload it can (the bulk path only where the peer has one); W5 runs the
+ * Effect floor and ours ("full") at three sizes.
+ */
+import { peers } from "./peers/index.ts"
+import type { Peer } from "./peers/types.ts"
+import type { CellSpec, Via, WorkloadName } from "./spec.ts"
+import { cellKey } from "./spec.ts"
+
+export interface Sizes {
+  readonly w1: number
+  readonly w1sProducers: number
+  readonly w1sPerProducer: number
+  readonly w1b: number
+  readonly w2Producers: number
+  readonly w2DurationMs: number
+  readonly w2WarmupMs: number
+  readonly w3Submits: number
+  readonly w3WarmupSubmits: number
+  readonly w4: number
+  readonly w5: ReadonlyArray<number>
+  readonly runs: number
+  readonly warmups: number
+}
+
+export const benchSizes: Sizes = {
+  w1: 200_000,
+  w1sProducers: 1_000,
+  w1sPerProducer: 200,
+  w1b: 200_000,
+  w2Producers: 2_000,
+  w2DurationMs: 3_000,
+  w2WarmupMs: 500,
+  w3Submits: 300,
+  w3WarmupSubmits: 50,
+  w4: 100_000,
+  w5: [10_000, 100_000, 1_000_000],
+  runs: 5,
+  warmups: 1
+}
+
+export const smokeSizes: Sizes = {
+  w1: 2_000,
+  w1sProducers: 20,
+  w1sPerProducer: 100,
+  w1b: 2_000,
+  w2Producers: 200,
+  w2DurationMs: 300,
+  w2WarmupMs: 0,
+  w3Submits: 20,
+  w3WarmupSubmits: 0,
+  w4: 2_000,
+  w5: [1_000, 2_000, 4_000],
+  runs: 1,
+  warmups: 0
+}
+
+/** W5 peers: the Effect floor and ours with dispatch "full". */
+export const W5_PEERS = ["effect-floor", "ours-full"]
+
+/**
+ * Runs and warm-ups for the W5 sizes: small sizes get more runs, and enough
+ * warm-up records (~200k) to be as warm as the large ones; 1M gets 3 runs to
+ * keep the bench bounded.
+ */
+const scaledRuns = (size: number, sizes: Sizes): { runs: number; warmups: number } => {
+  if (sizes.runs === 1) return { runs: 1, warmups: 0 }
+  if (size >= 1_000_000) return { runs: 3, warmups: 1 }
+  if (size <= 10_000) return { runs: 11, warmups: Math.ceil(200_000 / size) }
+  return { runs: sizes.runs, warmups: Math.max(sizes.warmups, Math.ceil(200_000 / size)) }
+}
+
+/**
+ * The cells to run, each once: a W5 cell that is the same measurement as a
+ * W1b/W4 cell (same peer, path and size) is run once and shown in both
+ * sections.
+ */
+export const makePlan = (
+  sizes: Sizes,
+  selected: ReadonlyArray<Peer> = peers
+): { readonly cells: Array<CellSpec>; readonly w5Keys: Array<string> } => {
+  const cells: Array<CellSpec> = []
+  const w5Keys: Array<string> = []
+  const warmup = { runs: sizes.warmups }
+  const base = { runs: sizes.runs, warmup }
+  const add = (group: WorkloadName | "W5", workload: WorkloadName, peer: Peer, via: Via, rest: Partial<CellSpec>) => {
+    if (via === "bulk" && !peer.bulk) return
+    const spec = { group, workload, peer: peer.name, via, windowMs: 1, size: 0, ...base, ...rest } as CellSpec
+    const key = cellKey(spec)
+    if (group === "W5") w5Keys.push(key)
+    if (!cells.some((cell) => cellKey(cell) === key)) cells.push(spec)
+  }
+  for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1 })
+  for (const peer of selected) {
+    add("W1s", "W1s", peer, "submit", { size: sizes.w1sProducers, perProducer: sizes.w1sPerProducer })
+  }
+  for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b })
+  for (const peer of selected) {
+    add("W2", "W2", peer, "submit", {
+      size: sizes.w2Producers,
+      windowMs: 5,
+      durationMs: sizes.w2DurationMs,
+      warmup: { runs: sizes.w2WarmupMs > 0 ? 1 : 0, durationMs: sizes.w2WarmupMs }
+    })
+  }
+  for (const peer of selected) {
+    add("W3", "W3", peer, "submit", {
+      size: sizes.w3Submits,
+      windowMs: 10,
+      warmup: { runs: sizes.w3WarmupSubmits > 0 ? 1 : 0, size: sizes.w3WarmupSubmits }
+    })
+  }
+  for (const peer of selected) {
+    add("W4", "W4", peer, "submit", { size: sizes.w4 })
+    add("W4", "W4", peer, "bulk", { size: sizes.w4 })
+  }
+  for (const peer of selected.filter((p) => W5_PEERS.includes(p.name))) {
+    for (const size of sizes.w5) {
+      const { runs, warmups } = scaledRuns(size, sizes)
+      const scaled = { size, runs, warmup: { runs: warmups } }
+      add("W5", "W1b", peer, "bulk", scaled)
+      add("W5", "W4", peer, "submit", scaled)
+      add("W5", "W4", peer, "bulk", scaled)
+    }
+  }
+  return { cells, w5Keys }
+}

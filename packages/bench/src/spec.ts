@@ -1,0 +1,55 @@
+/** What a cell is (one peer × one workload at one size) and what it reports. */
+
+export type WorkloadName = "W1" | "W1s" | "W1b" | "W2" | "W3" | "W4"
+
+/** How the producers reach the peer: a fiber/promise per record, or the bulk path. */
+export type Via = "submit" | "bulk"
+
+export interface CellSpec {
+  /** Which table section the cell belongs to: its workload, or "W5" for the scaling cells. */
+  readonly group: WorkloadName | "W5"
+  readonly workload: WorkloadName
+  readonly peer: string
+  readonly via: Via
+  /**
+   * Records (W1, W1b, W4), producers (W1s, W2) or sequential submits (W3).
+   */
+  readonly size: number
+  /** W1s: sequential submits per producer. */
+  readonly perProducer?: number | undefined
+  /** W2: how long the producers loop. */
+  readonly durationMs?: number | undefined
+  readonly windowMs: number
+  readonly runs: number
+  readonly warmup: {
+    readonly runs: number
+    /** A smaller size for warm-up runs (W3), default `size`. */
+    readonly size?: number | undefined
+    /** A shorter duration for warm-up runs (W2), default `durationMs`. */
+    readonly durationMs?: number | undefined
+  }
+}
+
+/** One run's numbers, by metric name. */
+export type Metrics = Record<string, number>
+
+export interface CellResult {
+  readonly key: string
+  readonly spec: CellSpec
+  readonly status: "ok" | "skipped" | "failed"
+  readonly reason?: string | undefined
+  readonly runs: ReadonlyArray<Metrics>
+  /** Per metric, the median over the runs. */
+  readonly median: Metrics
+  readonly min: Metrics
+  readonly max: Metrics
+  /** Wall time of the whole cell, child process included. */
+  readonly wallMs: number
+}
+
+/** A cell's identity: the same workload, peer, path and size is the same measurement. */
+export const cellKey = (spec: Pick<CellSpec, "workload" | "peer" | "via" | "size">): string =>
+  `${spec.workload}/${spec.peer}/${spec.via}@${spec.size}`
+
+/** The line prefix a cell child writes its result with. */
+export const RESULT_PREFIX = "@@bench-result "
