@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import type { Duration, Scope } from "effect"
-import { Cause, Context, Deferred, Effect, Fiber, Layer, Option, Queue } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Fiber, Layer, Option, PubSub, Queue, Stream } from "effect"
 import { constVoid } from "effect/Function"
 import type { BatcherError } from "./BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "./BatcherError.ts"
@@ -28,6 +28,7 @@ import type { Batch } from "./internal/engine.ts"
 import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./internal/entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./internal/loops.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
+import { currentParentSpan, Telemetry } from "./internal/telemetry.ts"
 import { validateTuning } from "./internal/options.ts"
 
 /**
@@ -123,6 +124,12 @@ export interface Batcher<in out Rec, in out Res, in out E = never> {
   ): Effect.Effect<Array<Deferred.Deferred<Res, E | BatcherError>>, BatcherError>
   /** An immutable snapshot of the counters. */
   readonly stats: Effect.Effect<BatchStats>
+  /**
+   * A live view for dashboards: the current stats, then a fresh snapshot
+   * after every batch; it ends once the batcher has stopped. A slow consumer
+   * skips intermediate snapshots rather than slowing the batcher.
+   */
+  readonly statsChanges: Stream.Stream<BatchStats>
   /** True until shutdown starts. */
   readonly isRunning: Effect.Effect<boolean>
   /**
@@ -240,6 +247,12 @@ export interface Options<Rec, Res, E = never, R = never> {
    * @default none: wait for all work
    */
   readonly shutdownTimeout?: Duration.Input | undefined
+  /**
+   * Names the batcher in its metrics (attribute `batcher`) and spans
+   * (attribute `batcher.name`).
+   * @default "default"
+   */
+  readonly name?: string | undefined
 }
 
 /**
@@ -287,17 +300,25 @@ export const make = <Rec, Res, E = never, R = never>(
     }
     const tuning = yield* validateTuning(options)
     const handoff = yield* Queue.bounded<Batch<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
-    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff)
+    const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
+    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff, yield* Clock.Clock, telemetry)
     const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
       Effect.onExit(loop, (exit) =>
         Effect.sync(() => {
           if (exit._tag === "Failure") engine.abandon(exit.cause)
         }))
+    const statsUpdates = yield* PubSub.sliding<BatchStats>(16)
+    const publishStats = () => {
+      if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
+    }
     const aggregator = yield* Effect.forkScoped(supervise(aggregationLoop(engine)))
     const processor = yield* Effect.forkScoped(
       Effect.ensuring(
-        supervise(processingLoop(engine, options.process)),
-        Deferred.succeed(engine.stopped, undefined)
+        supervise(processingLoop(engine, options.process, tuning.name, publishStats)),
+        Effect.suspend(() => {
+          publishStats()
+          return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
+        })
       )
     )
     const stopped = Deferred.await(engine.stopped)
@@ -318,6 +339,7 @@ export const make = <Rec, Res, E = never, R = never>(
     const batcher = new BatcherImpl<Rec, Res, E>(
       engine,
       makeCostOf(options.costEstimator, tuning.defaultCost),
+      statsUpdates,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
           engine.beginShutdown()
@@ -389,16 +411,23 @@ const notAccepting = () => shutdownError("the batcher is shutting down or stoppe
 class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly [TypeId]: TypeId = TypeId
   readonly stats: Effect.Effect<BatchStats>
+  readonly statsChanges: Stream.Stream<BatchStats>
   readonly isRunning: Effect.Effect<boolean>
   readonly shutdown: Effect.Effect<void>
   private readonly engine: Engine<Rec, Res, Err<E>>
   private readonly costOf: CostOf<Rec>
 
-  constructor(engine: Engine<Rec, Res, Err<E>>, costOf: CostOf<Rec>, shutdown: Effect.Effect<void>) {
+  constructor(
+    engine: Engine<Rec, Res, Err<E>>,
+    costOf: CostOf<Rec>,
+    statsUpdates: PubSub.PubSub<BatchStats>,
+    shutdown: Effect.Effect<void>
+  ) {
     this.engine = engine
     this.costOf = costOf
     this.shutdown = shutdown
     this.stats = Effect.sync(() => engine.snapshot())
+    this.statsChanges = Stream.concat(Stream.fromEffect(this.stats), Stream.fromPubSub(statsUpdates))
     this.isRunning = Effect.sync(() => engine.accepting)
   }
 
@@ -413,6 +442,7 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const cost = this.costOf(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
+      entry.span = currentParentSpan()
       if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
       const entries = [entry]
       const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
@@ -428,7 +458,12 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const [list, costs] = checked
       if (list.length === 0) return resume(Effect.succeed([]))
       const group = new Group<Res, Err<E>>(list.length, resume)
-      const entries = list.map((record, i) => new GroupEntry(record, costs[i], group, i))
+      const span = currentParentSpan()
+      const entries = list.map((record, i) => {
+        const entry = new GroupEntry(record, costs[i], group, i)
+        entry.span = span
+        return entry
+      })
       const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
@@ -450,7 +485,12 @@ class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const checked = this.check(records, options?.costs)
       if (!Array.isArray(checked)) return resume(Effect.fail(checked))
       const [list, costs] = checked
-      const entries = list.map((record, i) => new DeferredEntry<Rec, Res, Err<E>>(record, costs[i]))
+      const span = currentParentSpan()
+      const entries = list.map((record, i) => {
+        const entry = new DeferredEntry<Rec, Res, Err<E>>(record, costs[i])
+        entry.span = span
+        return entry
+      })
       const deferreds = entries.map((entry) => entry.deferred)
       const waiter = engine.enqueue(entries, {
         onAdmitted: () => resume(Effect.succeed(deferreds)),

@@ -11,12 +11,15 @@
  *      │ (waiting for room)  │               │                    │
  *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
  */
+import type { Clock } from "effect"
 import { Cause, Deferred, Effect, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import { BatchStats } from "../BatchStats.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { Tuning } from "./options.ts"
+import { Counters } from "./telemetry.ts"
+import type { Telemetry } from "./telemetry.ts"
 
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
 export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
@@ -66,26 +69,30 @@ export class Engine<Rec, Res, Err> {
   private openDeadline = 0
   /** Set by the processing loop when it waits on an empty handoff. */
   private processorIdle = false
-  /** The batch inside `process` right now, if any. */
+  /** The batch inside `process` right now, if any, its cost and when it started. */
   private inFlight: Batch<Rec, Res, Err> | undefined
+  inFlightCost = 0
+  private batchStartedAt = 0
+  /** When the processing loop last started waiting for a batch. */
+  private waitStartedAt = 0
 
   private aggregatorWake: ((effect: Effect.Effect<void>) => void) | undefined
   private aggregatorSignaled = false
 
-  private submitted = 0
-  private completed = 0
-  private failed = 0
-  private withdrawn = 0
-  private batches = 0
-  private batchedRecords = 0
-  private batchCost = 0
-  private busyMs = 0
-  private idleMs = 0
-  private pending = 0
+  readonly counters = new Counters()
+  private readonly clock: Clock.Clock
+  private readonly telemetry: Telemetry
 
-  constructor(tuning: Tuning, handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>) {
+  constructor(
+    tuning: Tuning,
+    handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>,
+    clock: Clock.Clock,
+    telemetry: Telemetry
+  ) {
     this.tuning = tuning
     this.handoff = handoff
+    this.clock = clock
+    this.telemetry = telemetry
   }
 
   // ---------------------------------------------------------------------------
@@ -95,7 +102,7 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    this.accept(entry)
+    this.accept(entry, this.clock.currentTimeMillisUnsafe())
     this.signalAggregator()
     return true
   }
@@ -110,7 +117,8 @@ export class Engine<Rec, Res, Err> {
     let index = 0
     if (this.waiters.size === 0) {
       const end = Math.min(entries.length, this.tuning.maxQueueSize - this.intake.size)
-      while (index < end) this.accept(entries[index++])
+      const now = this.clock.currentTimeMillisUnsafe()
+      while (index < end) this.accept(entries[index++], now)
     }
     if (index > 0) this.signalAggregator()
     if (index === entries.length) return undefined
@@ -137,15 +145,16 @@ export class Engine<Rec, Res, Err> {
       this.openCost -= entry.cost
     }
     entry.state = WITHDRAWN
-    this.pending--
-    this.withdrawn++
+    this.counters.pending--
+    this.counters.withdrawn++
   }
 
-  private accept(entry: Entry<Rec, Res, Err>): void {
+  private accept(entry: Entry<Rec, Res, Err>, now: number): void {
     entry.state = QUEUED
+    entry.acceptedAt = now
     this.intake.push(entry)
-    this.submitted++
-    this.pending++
+    this.counters.submitted++
+    this.counters.pending++
   }
 
   // ---------------------------------------------------------------------------
@@ -180,16 +189,18 @@ export class Engine<Rec, Res, Err> {
    * admit waiting producers into the room that freed, seal every batch that is
    * due while the handoff has room, and say what to wait for next.
    */
-  aggregate(now: number): AggregatorNext {
+  aggregate(): AggregatorNext {
+    const now = this.clock.currentTimeMillisUnsafe()
     this.aggregatorSignaled = false
     if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
     for (;;) {
       let full = this.fill(now)
-      if (this.admitWaiters() && !full) full = this.fill(now)
+      if (this.admitWaiters(now) && !full) full = this.fill(now)
       if (this.openLive > 0 && this.dueToSeal(full, now) && !Queue.isFullUnsafe(this.handoff)) {
         this.seal()
         continue
       }
+      this.telemetry.sync(this.counters)
       if (this.openLive > 0) {
         const waitMillis = this.openDeadline - now
         return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis }
@@ -242,7 +253,7 @@ export class Engine<Rec, Res, Err> {
   }
 
   /** Accepts waiting producers' records while the queue has room; returns whether any was. */
-  private admitWaiters(): boolean {
+  private admitWaiters(now: number): boolean {
     let admitted = false
     while (this.waiters.size > 0 && this.intake.size < this.tuning.maxQueueSize) {
       const waiter = this.waiters.peek()
@@ -252,7 +263,7 @@ export class Engine<Rec, Res, Err> {
       }
       const { entries } = waiter
       while (waiter.offset < entries.length && this.intake.size < this.tuning.maxQueueSize) {
-        this.accept(entries[waiter.offset++])
+        this.accept(entries[waiter.offset++], now)
         admitted = true
       }
       if (waiter.offset === entries.length) {
@@ -269,6 +280,7 @@ export class Engine<Rec, Res, Err> {
 
   /** The processing loop is about to wait for a batch. */
   processorWaiting(): void {
+    this.waitStartedAt = this.clock.currentTimeMillisUnsafe()
     if (Queue.sizeUnsafe(this.handoff) === 0) {
       this.processorIdle = true
       this.signalAggregator()
@@ -276,62 +288,66 @@ export class Engine<Rec, Res, Err> {
   }
 
   /**
-   * The processing loop took `batch` after waiting `idleMillis`: the records
-   * still pending go in flight (withdrawn ones are dropped here, so `process`
-   * never sees them). Returns the records to process, possibly none.
+   * The processing loop took `batch`: the records still pending go in flight
+   * (withdrawn ones are dropped here, so `process` never sees them). Returns
+   * the records to process, possibly none.
    */
-  startBatch(batch: Batch<Rec, Res, Err>, idleMillis: number): Batch<Rec, Res, Err> {
-    this.idleMs += idleMillis
+  startBatch(batch: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
+    const now = this.clock.currentTimeMillisUnsafe()
+    this.counters.idleMs += now - this.waitStartedAt
     this.signalAggregator()
     const live = batch.filter(isPending)
-    for (let i = 0; i < live.length; i++) live[i].state = IN_FLIGHT
-    this.pending -= live.length
+    if (live.length === 0) return live
+    let cost = 0
+    for (let i = 0; i < live.length; i++) {
+      live[i].state = IN_FLIGHT
+      cost += live[i].cost
+    }
+    this.counters.pending -= live.length
+    this.counters.inFlight = live.length
     this.inFlight = live
+    this.inFlightCost = cost
+    this.batchStartedAt = now
+    this.telemetry.batchStarted(live, cost, now, this.counters)
     return live
   }
 
   /**
-   * `process` ran `batch` for `busyMillis` and exited with `exit`: update the
-   * stats, then deliver every record's result exactly once.
+   * `process` ran `batch` and exited with `exit`: update the stats and
+   * metrics, then deliver every record's result exactly once.
    */
-  finishBatch(
-    batch: Batch<Rec, Res, Err>,
-    exit: Exit.Exit<ReadonlyArray<Res>, Err>,
-    busyMillis: number
-  ): void {
+  finishBatch(batch: Batch<Rec, Res, Err>, exit: Exit.Exit<ReadonlyArray<Res>, Err>): void {
     if (this.inFlight !== batch) return // abandoned meanwhile: every record already has its result
+    const now = this.clock.currentTimeMillisUnsafe()
     const size = batch.length
-    let cost = 0
-    for (let i = 0; i < size; i++) cost += batch[i].cost
+    const busyMillis = now - this.batchStartedAt
+    const counters = this.counters
     this.inFlight = undefined
-    this.busyMs += busyMillis
-    this.batches++
-    this.batchedRecords += size
-    this.batchCost += cost
-    this.completed += size
-    if (Exit.isSuccess(exit)) {
-      const results = exit.value
-      if (Array.isArray(results) && results.length === size) {
-        for (let i = 0; i < size; i++) {
-          const entry = batch[i]
-          entry.state = DONE
-          entry.deliver(Exit.succeed(results[i]))
-        }
-        return
-      }
-      this.failed += size
-      this.failAll(
-        batch,
-        Array.isArray(results)
-          ? Exit.fail(new ResultCountMismatchError({ expected: size, actual: results.length }) as Err)
-          : Exit.die(
-            new TypeError(`process must return an array of ${size} results, got ${describe(results)}`)
-          )
+    counters.inFlight = 0
+    counters.busyMs += busyMillis
+    counters.batches++
+    counters.batchedRecords += size
+    counters.batchCost += this.inFlightCost
+    counters.completed += size
+    let failure: Exit.Exit<never, Err> | undefined
+    if (Exit.isFailure(exit)) {
+      failure = Exit.failCause(exit.cause)
+    } else if (!Array.isArray(exit.value)) {
+      failure = Exit.die(
+        new TypeError(`process must return an array of ${size} results, got ${describe(exit.value)}`)
       )
-      return
+    } else if (exit.value.length !== size) {
+      failure = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
     }
-    this.failed += size
-    this.failAll(batch, Exit.failCause(exit.cause))
+    if (failure !== undefined) counters.failed += size
+    this.telemetry.batchFinished(batch, busyMillis, failure !== undefined, now, counters)
+    if (failure !== undefined) return this.failAll(batch, failure)
+    const results = (exit as Exit.Success<ReadonlyArray<Res>>).value
+    for (let i = 0; i < size; i++) {
+      const entry = batch[i]
+      entry.state = DONE
+      entry.deliver(Exit.succeed(results[i]))
+    }
   }
 
   private failAll(batch: ReadonlyArray<Entry<Rec, Res, Err>>, exit: Exit.Exit<never, Err>): void {
@@ -373,16 +389,19 @@ export class Engine<Rec, Res, Err> {
   abandon(cause: Cause.Cause<Err | BatcherShutdownError>): void {
     this.beginShutdown()
     const exit = Exit.failCause(cause) as Exit.Exit<never, Err>
+    let settled = 0
     const settle = (entry: Entry<Rec, Res, Err>) => {
       if (entry.state === NEW || entry.state === WITHDRAWN || entry.state === DONE) return
-      if (entry.state !== IN_FLIGHT) this.pending--
-      this.completed++
-      this.failed++
+      if (entry.state !== IN_FLIGHT) this.counters.pending--
+      this.counters.completed++
+      this.counters.failed++
+      settled++
       entry.state = DONE
       entry.deliver(exit)
     }
     if (this.inFlight !== undefined) this.inFlight.forEach(settle)
     this.inFlight = undefined
+    this.counters.inFlight = 0
     this.open.forEach(settle)
     this.resetOpen()
     this.intake.drain().forEach(settle)
@@ -391,6 +410,8 @@ export class Engine<Rec, Res, Err> {
       taken = Queue.takeUnsafe(this.handoff)
     }
     Queue.endUnsafe(this.handoff)
+    this.telemetry.recordsSettled(settled, true)
+    this.telemetry.sync(this.counters)
   }
 
   // ---------------------------------------------------------------------------
@@ -398,19 +419,19 @@ export class Engine<Rec, Res, Err> {
   // ---------------------------------------------------------------------------
 
   snapshot(): BatchStats {
-    const batches = this.batches
+    const batches = this.counters.batches
     return new BatchStats({
-      totalSubmitted: this.submitted,
-      totalCompleted: this.completed,
-      totalFailed: this.failed,
-      totalWithdrawn: this.withdrawn,
+      totalSubmitted: this.counters.submitted,
+      totalCompleted: this.counters.completed,
+      totalFailed: this.counters.failed,
+      totalWithdrawn: this.counters.withdrawn,
       totalBatches: batches,
-      totalBatchCost: this.batchCost,
-      avgBatchSize: batches === 0 ? 0 : this.batchedRecords / batches,
-      avgBatchCost: batches === 0 ? 0 : this.batchCost / batches,
-      busyTimeMs: this.busyMs,
-      idleTimeMs: this.idleMs,
-      queueSize: this.pending
+      totalBatchCost: this.counters.batchCost,
+      avgBatchSize: batches === 0 ? 0 : this.counters.batchedRecords / batches,
+      avgBatchCost: batches === 0 ? 0 : this.counters.batchCost / batches,
+      busyTimeMs: this.counters.busyMs,
+      idleTimeMs: this.counters.idleMs,
+      queueSize: this.counters.pending
     })
   }
 }

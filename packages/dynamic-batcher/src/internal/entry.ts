@@ -3,7 +3,7 @@
  * of these states, and each transition happens synchronously inside one fiber
  * step, so a producer's interruption and the loops never disagree about it.
  */
-import type { Effect } from "effect"
+import type { Effect, Tracer } from "effect"
 import { Deferred, Exit } from "effect"
 
 /** Created, not yet accepted: its producer waits for room in the queue. */
@@ -37,6 +37,10 @@ export type EntryState =
  */
 export abstract class Entry<Rec, Res, Err> {
   state: EntryState = NEW
+  /** When the record was accepted, in Clock milliseconds. */
+  acceptedAt = 0
+  /** The producer's span, linked from the span of the batch that runs this record. */
+  span: Tracer.AnySpan | undefined = undefined
   readonly record: Rec
   readonly cost: number
   constructor(record: Rec, cost: number) {

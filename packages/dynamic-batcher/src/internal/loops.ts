@@ -4,11 +4,12 @@
  *
  * - The aggregation loop fills the open batch from the queue and seals it
  *   into the handoff (a bounded `Queue` of `prefetchBatches` batches).
- * - The processing loop takes one sealed batch at a time, runs `process`,
- *   and delivers every record's result.
+ * - The processing loop takes one sealed batch at a time, runs `process` in
+ *   a span linked to every producer's span, and delivers each record's result.
  */
-import { Clock, Context, Effect, Exit, Queue } from "effect"
-import type { Engine } from "./engine.ts"
+import type { Tracer } from "effect"
+import { Context, Effect, Exit, Queue } from "effect"
+import type { Batch, Engine } from "./engine.ts"
 
 /**
  * True inside a `process` call (and fibers it forks). `shutdown` reads it to
@@ -22,7 +23,7 @@ export const InsideProcess = Context.Reference<boolean>("effect-dynamic-batcher/
 export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): Effect.Effect<void> =>
   Effect.gen(function*() {
     for (;;) {
-      const next = engine.aggregate(yield* Clock.currentTimeMillis)
+      const next = engine.aggregate()
       switch (next._tag) {
         case "Finished":
           Queue.endUnsafe(engine.handoff)
@@ -39,22 +40,48 @@ export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): E
 /** Runs sealed batches through `process`, one at a time, until the handoff ends. */
 export const processingLoop = <Rec, Res, E, R>(
   engine: Engine<Rec, Res, any>,
-  process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>
+  process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>,
+  name: string,
+  afterBatch: () => void
 ): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {
     for (;;) {
       engine.processorWaiting()
-      const waitStart = yield* Clock.currentTimeMillis
       const taken = yield* Effect.exit(Queue.take(engine.handoff))
       if (Exit.isFailure(taken)) return
-      const start = yield* Clock.currentTimeMillis
-      const batch = engine.startBatch(taken.value, start - waitStart)
+      const batch = engine.startBatch(taken.value)
       if (batch.length === 0) continue
       const records = new Array<Rec>(batch.length)
       for (let i = 0; i < batch.length; i++) records[i] = batch[i].record
       const exit = yield* Effect.exit(
-        Effect.provideService(Effect.suspend(() => process(records)), InsideProcess, true)
+        Effect.suspend(() => process(records)).pipe(
+          Effect.provideService(InsideProcess, true),
+          Effect.withSpan("Batcher.process", {
+            links: producerLinks(batch),
+            attributes: {
+              "batcher.name": name,
+              "batcher.batch_size": batch.length,
+              "batcher.batch_cost": engine.inFlightCost
+            }
+          })
+        )
       )
-      engine.finishBatch(batch, exit, (yield* Clock.currentTimeMillis) - start)
+      engine.finishBatch(batch, exit)
+      afterBatch()
     }
   })
+
+/** One link per distinct producer span, as Effect's `RequestResolver.withSpan` does. */
+const producerLinks = (batch: Batch<any, any, any>): Array<Tracer.SpanLink> => {
+  const links: Array<Tracer.SpanLink> = []
+  let seen: Set<Tracer.AnySpan> | undefined
+  for (let i = 0; i < batch.length; i++) {
+    const span = batch[i].span
+    if (span === undefined) continue
+    seen ??= new Set()
+    if (seen.has(span)) continue
+    seen.add(span)
+    links.push({ span, attributes: {} })
+  }
+  return links
+}

@@ -19,6 +19,7 @@ export interface TuningInput {
   readonly defaultCost?: number | undefined
   readonly dispatch?: DispatchPolicy | undefined
   readonly shutdownTimeout?: Duration.Input | undefined
+  readonly name?: string | undefined
 }
 
 /** The knobs after validation, with defaults applied and durations in milliseconds. */
@@ -32,6 +33,7 @@ export interface Tuning {
   readonly defaultCost: number
   readonly dispatch: DispatchPolicy
   readonly shutdownTimeoutMs: number | undefined
+  readonly name: string
 }
 
 /** The seed's defaults (flyte's `DynamicBatcher`), plus ours for `dispatch`. */
@@ -43,7 +45,8 @@ export const defaults = {
   maxQueueSize: 5_000,
   prefetchBatches: 2,
   defaultCost: 1,
-  dispatch: "full"
+  dispatch: "full",
+  name: "default"
 } as const
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -64,7 +67,8 @@ const rules: ReadonlyArray<Rule> = [
   { option: "maxQueueSize", schema: PositiveInt, expected: "an integer >= 1" },
   { option: "prefetchBatches", schema: PositiveInt, expected: "an integer >= 1" },
   { option: "defaultCost", schema: NonNegativeFinite, expected: "a finite number >= 0" },
-  { option: "dispatch", schema: Dispatch, expected: `"full" or "idle"` }
+  { option: "dispatch", schema: Dispatch, expected: `"full" or "idle"` },
+  { option: "name", schema: Schema.NonEmptyString, expected: "a non-empty string" }
 ]
 
 const millisOf = (input: unknown): number => {
@@ -125,6 +129,7 @@ export const validateTuningUnsafe = (input: TuningInput): Tuning | BatcherConfig
     prefetchBatches: input.prefetchBatches ?? defaults.prefetchBatches,
     defaultCost: input.defaultCost ?? defaults.defaultCost,
     dispatch: input.dispatch ?? defaults.dispatch,
+    name: input.name ?? defaults.name,
     shutdownTimeoutMs
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * What a batcher counts and reports: the plain counters behind `BatchStats`,
+ * and their export as Effect `Metric`s. Metrics are updated per batch and per
+ * aggregation step, never per accepted record, so they stay off the
+ * producers' hot path; only the per-record histograms (queue wait, latency)
+ * touch each record, once per batch.
+ */
+import { Context, Fiber, Metric, Tracer } from "effect"
+
+/** The running totals of a batcher; `BatchStats` is a snapshot of these. */
+export class Counters {
+  submitted = 0
+  completed = 0
+  failed = 0
+  withdrawn = 0
+  batches = 0
+  batchedRecords = 0
+  batchCost = 0
+  busyMs = 0
+  idleMs = 0
+  /** Accepted and not yet handed to `process`. */
+  pending = 0
+  /** Inside the running `process` call. */
+  inFlight = 0
+}
+
+/** The timing a record carries for the latency histograms. */
+export interface Timed {
+  /** When the record was accepted, in Clock milliseconds. */
+  readonly acceptedAt: number
+  readonly cost: number
+}
+
+const millisBoundaries = Metric.exponentialBoundaries({ start: 0.125, factor: 2, count: 20 })
+const sizeBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
+const costBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 4, count: 16 })
+
+/**
+ * The batcher's metrics, all named `batcher_*` and carrying the attribute
+ * `batcher` = the batcher's `name`.
+ */
+export const makeMetrics = (name: string) => {
+  const attributes = { batcher: name }
+  const counter = (id: string, description: string) =>
+    Metric.counter(id, { description, attributes, incremental: true })
+  const histogram = (id: string, description: string, boundaries: ReadonlyArray<number>) =>
+    Metric.histogram(id, { description, attributes, boundaries })
+  const gauge = (id: string, description: string) => Metric.gauge(id, { description, attributes })
+  return {
+    submitted: counter("batcher_records_submitted", "Records accepted into the queue"),
+    completed: counter("batcher_records_completed", "Records whose batch ran through process, whatever the outcome"),
+    failed: counter("batcher_records_failed", "Records whose batch failed, died, was interrupted or miscounted"),
+    withdrawn: counter("batcher_records_withdrawn", "Records withdrawn by an interrupted producer before process"),
+    batches: counter("batcher_batches", "Batches handed to process"),
+    batchSize: histogram("batcher_batch_size", "Records per batch", sizeBoundaries),
+    batchCost: histogram("batcher_batch_cost", "Cost per batch", costBoundaries),
+    queueWaitMs: histogram("batcher_queue_wait_ms", "Milliseconds from acceptance to process, per record", millisBoundaries),
+    processDurationMs: histogram("batcher_process_duration_ms", "Milliseconds inside process, per batch", millisBoundaries),
+    latencyMs: histogram("batcher_latency_ms", "Milliseconds from acceptance to result, per record", millisBoundaries),
+    queueSize: gauge("batcher_queue_size", "Records accepted and not yet handed to process"),
+    inFlight: gauge("batcher_in_flight", "Records inside the running process call")
+  }
+}
+
+/** Reports a batcher's counters and batches to its metrics. */
+export class Telemetry {
+  private readonly metrics: ReturnType<typeof makeMetrics>
+  private readonly context: Context.Context<never>
+  private reportedSubmitted = 0
+  private reportedWithdrawn = 0
+
+  constructor(name: string, context: Context.Context<never>) {
+    this.metrics = makeMetrics(name)
+    this.context = context
+  }
+
+  /** Brings the counters that grow per record, and the gauges, up to date. */
+  sync(counters: Counters): void {
+    const { context, metrics } = this
+    if (counters.submitted !== this.reportedSubmitted) {
+      metrics.submitted.updateUnsafe(counters.submitted - this.reportedSubmitted, context)
+      this.reportedSubmitted = counters.submitted
+    }
+    if (counters.withdrawn !== this.reportedWithdrawn) {
+      metrics.withdrawn.updateUnsafe(counters.withdrawn - this.reportedWithdrawn, context)
+      this.reportedWithdrawn = counters.withdrawn
+    }
+    metrics.queueSize.updateUnsafe(counters.pending, context)
+    metrics.inFlight.updateUnsafe(counters.inFlight, context)
+  }
+
+  /** A batch of `cost` was handed to `process` at `now`. */
+  batchStarted(batch: ReadonlyArray<Timed>, cost: number, now: number, counters: Counters): void {
+    const { context, metrics } = this
+    metrics.batches.updateUnsafe(1, context)
+    metrics.batchSize.updateUnsafe(batch.length, context)
+    metrics.batchCost.updateUnsafe(cost, context)
+    for (let i = 0; i < batch.length; i++) metrics.queueWaitMs.updateUnsafe(now - batch[i].acceptedAt, context)
+    this.sync(counters)
+  }
+
+  /** `process` returned at `now` after `durationMs`; `failed` when its records failed. */
+  batchFinished(batch: ReadonlyArray<Timed>, durationMs: number, failed: boolean, now: number, counters: Counters) {
+    const { context, metrics } = this
+    metrics.processDurationMs.updateUnsafe(durationMs, context)
+    this.recordsSettled(batch.length, failed)
+    for (let i = 0; i < batch.length; i++) metrics.latencyMs.updateUnsafe(now - batch[i].acceptedAt, context)
+    this.sync(counters)
+  }
+
+  /** `count` records got their result (failed ones also count as failed). */
+  recordsSettled(count: number, failed: boolean): void {
+    this.metrics.completed.updateUnsafe(count, this.context)
+    if (failed) this.metrics.failed.updateUnsafe(count, this.context)
+  }
+}
+
+/** The span of the fiber running now, if any: a producer's span, to link from its batch's span. */
+export const currentParentSpan = (): Tracer.AnySpan | undefined => {
+  const fiber = Fiber.getCurrent()
+  return fiber === undefined ? undefined : Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+}

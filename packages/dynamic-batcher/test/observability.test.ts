@@ -1,0 +1,105 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Metric, Stream, Tracer } from "effect"
+import { TestClock } from "effect/testing"
+import { Batcher } from "effect-dynamic-batcher"
+import { recorder, settle } from "./utils.ts"
+
+/** The snapshots of the `batcher_*` metrics of the batcher named `name`, by metric id. */
+const metricsOf = (name: string) =>
+  Effect.map(Metric.snapshot, (snapshots) => {
+    const byId = new Map<string, Metric.Metric.Snapshot>()
+    for (const snapshot of snapshots) {
+      if (snapshot.id.startsWith("batcher_") && snapshot.attributes?.batcher === name) byId.set(snapshot.id, snapshot)
+    }
+    return byId
+  })
+
+const stateOf = (metrics: Map<string, Metric.Metric.Snapshot>, id: string): any => metrics.get(id)?.state
+
+describe("observability", () => {
+  it.effect("reports counters, histograms and gauges named batcher_*, with the batcher's name", () =>
+    Effect.gen(function*() {
+      const name = "metrics-test"
+      const batcher = yield* Batcher.make({
+        name,
+        process: (batch: ReadonlyArray<number>) =>
+          batch.includes(99) ? Effect.fail("bad batch") : Effect.as(Effect.sleep("20 millis"), batch),
+        maxBatchSize: 3,
+        batchTimeout: "10 millis",
+        costEstimator: (n: number) => n
+      })
+      const ok = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
+      const quitter = yield* Effect.forkChild(batcher.submit(5))
+      yield* settle
+      yield* Fiber.interrupt(quitter)
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(ok)
+      const failing = yield* Effect.forkChild(Effect.flip(batcher.submit(99)))
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(failing)
+
+      const metrics = yield* metricsOf(name)
+      assert.strictEqual(stateOf(metrics, "batcher_records_submitted").count, 6)
+      assert.strictEqual(stateOf(metrics, "batcher_records_completed").count, 5)
+      assert.strictEqual(stateOf(metrics, "batcher_records_failed").count, 1)
+      assert.strictEqual(stateOf(metrics, "batcher_records_withdrawn").count, 1)
+      assert.strictEqual(stateOf(metrics, "batcher_batches").count, 3)
+      const sizes = stateOf(metrics, "batcher_batch_size")
+      assert.deepStrictEqual([sizes.count, sizes.sum, sizes.min, sizes.max], [3, 5, 1, 3])
+      assert.strictEqual(stateOf(metrics, "batcher_batch_cost").sum, 1 + 2 + 3 + 4 + 99)
+      const durations = stateOf(metrics, "batcher_process_duration_ms")
+      assert.deepStrictEqual([durations.count, durations.max], [3, 20])
+      const waits = stateOf(metrics, "batcher_queue_wait_ms")
+      assert.strictEqual(waits.count, 5, "one observation per record that reached process")
+      assert.deepStrictEqual([waits.min, waits.max], [0, 20], "[1,2,3] went at once; [4] waited for the first batch")
+      const latency = stateOf(metrics, "batcher_latency_ms")
+      assert.deepStrictEqual(
+        [latency.count, latency.min, latency.max],
+        [5, 10, 40],
+        "[99] failed at once after its 10 ms timeout; [4] waited 20 ms, then ran 20 ms"
+      )
+      assert.strictEqual(stateOf(metrics, "batcher_queue_size").value, 0)
+      assert.strictEqual(stateOf(metrics, "batcher_in_flight").value, 0)
+    }))
+
+  it.effect("runs each batch in a Batcher.process span linked to every producer's span", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const program = Effect.gen(function*() {
+        const { process } = recorder((n: number) => n)
+        const batcher = yield* Batcher.make({ process, name: "traced", maxBatchSize: 2, batchTimeout: "1 hour" })
+        yield* Effect.all([
+          batcher.submit(1).pipe(Effect.withSpan("producer-a")),
+          batcher.submit(2).pipe(Effect.withSpan("producer-b"))
+        ], { concurrency: "unbounded" })
+      })
+      yield* program.pipe(Effect.withTracer(tracer))
+      const batchSpan = spans.find((span) => span.name === "Batcher.process")
+      assert.isDefined(batchSpan)
+      const producers = spans.filter((span) => span.name.startsWith("producer-"))
+      assert.strictEqual(producers.length, 2)
+      assert.sameMembers(batchSpan!.links.map((link) => link.span), producers)
+      assert.strictEqual(batchSpan!.attributes.get("batcher.batch_size"), 2)
+      assert.strictEqual(batchSpan!.attributes.get("batcher.batch_cost"), 2)
+      assert.strictEqual(batchSpan!.attributes.get("batcher.name"), "traced")
+    }))
+
+  it.effect("statsChanges streams the current stats, a snapshot per batch, and ends at shutdown", () =>
+    Effect.gen(function*() {
+      const { process } = recorder((n: number) => n)
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 2 })
+      const seen = yield* Effect.forkChild(Stream.runCollect(batcher.statsChanges))
+      yield* settle
+      yield* batcher.submitAll([1, 2, 3, 4])
+      yield* batcher.shutdown
+      const snapshots = yield* Fiber.join(seen)
+      assert.deepStrictEqual(snapshots.map((stats) => stats.totalCompleted), [0, 2, 4, 4])
+    }))
+})
