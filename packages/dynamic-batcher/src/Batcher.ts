@@ -15,21 +15,12 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Scope } from "effect"
-import { Cause, Clock, Context, Deferred, Effect, Fiber, Layer, Option, PubSub, Queue, Stream } from "effect"
-import { constVoid } from "effect/Function"
-import type { BatcherError } from "./BatcherError.ts"
-import { BatcherConfigError, InvalidCostError } from "./BatcherError.ts"
+import type { Deferred, Duration, Scope, Stream } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { BatcherConfigError, BatcherError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
-import type { CostOf } from "./internal/cost.ts"
-import { makeCostOf } from "./internal/cost.ts"
-import { Engine, shutdownError } from "./internal/engine.ts"
-import type { Batch } from "./internal/engine.ts"
-import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./internal/entry.ts"
-import { aggregationLoop, InsideProcess, processingLoop } from "./internal/loops.ts"
+import * as internal from "./internal/batcher.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
-import { currentParentSpan, Telemetry } from "./internal/telemetry.ts"
-import { validateTuning } from "./internal/options.ts"
 
 /**
  * The batcher's errors, also exported at the top level of the package.
@@ -49,7 +40,7 @@ export {
  * @category type ids
  * @since 0.1.0
  */
-export const TypeId: TypeId = "~effect-dynamic-batcher/Batcher"
+export const TypeId: TypeId = internal.TypeId
 
 /**
  * @category type ids
@@ -280,75 +271,9 @@ export interface Options<Rec, Res, E = never, R = never> {
  * @category constructors
  * @since 0.1.0
  */
-export const make = <Rec, Res, E = never, R = never>(
+export const make: <Rec, Res, E = never, R = never>(
   options: Options<Rec, Res, E, R>
-): Effect.Effect<Batcher<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
-  Effect.gen(function*() {
-    if (typeof options?.process !== "function") {
-      return yield* new BatcherConfigError({
-        option: "process",
-        expected: "a function (batch) => Effect of one result per record",
-        actual: options?.process
-      })
-    }
-    if (options.costEstimator !== undefined && typeof options.costEstimator !== "function") {
-      return yield* new BatcherConfigError({
-        option: "costEstimator",
-        expected: "a function (record) => number",
-        actual: options.costEstimator
-      })
-    }
-    const tuning = yield* validateTuning(options)
-    const handoff = yield* Queue.bounded<Batch<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
-    const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
-    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff, yield* Clock.Clock, telemetry)
-    const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
-      Effect.onExit(loop, (exit) =>
-        Effect.sync(() => {
-          if (exit._tag === "Failure") engine.abandon(exit.cause)
-        }))
-    const statsUpdates = yield* PubSub.sliding<BatchStats>(16)
-    const publishStats = () => {
-      if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
-    }
-    const aggregator = yield* Effect.forkScoped(supervise(aggregationLoop(engine)))
-    const processor = yield* Effect.forkScoped(
-      Effect.ensuring(
-        supervise(processingLoop(engine, options.process, tuning.name, publishStats)),
-        Effect.suspend(() => {
-          publishStats()
-          return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
-        })
-      )
-    )
-    const stopped = Deferred.await(engine.stopped)
-    const timeoutMs = tuning.shutdownTimeoutMs
-    const awaitStopped = timeoutMs === undefined ? stopped : Effect.flatMap(
-      Effect.timeoutOption(stopped, timeoutMs),
-      Option.match({
-        onSome: () => Effect.void,
-        onNone: () =>
-          Effect.suspend(() => {
-            engine.abandon(Cause.fail(shutdownError(`shutdownTimeout of ${timeoutMs} ms expired`)))
-            aggregator.interruptUnsafe()
-            processor.interruptUnsafe()
-            return Effect.asVoid(Fiber.awaitAll([aggregator, processor]))
-          })
-      })
-    )
-    const batcher = new BatcherImpl<Rec, Res, E>(
-      engine,
-      makeCostOf(options.costEstimator, tuning.defaultCost),
-      statsUpdates,
-      Effect.flatMap(InsideProcess, (inside) =>
-        Effect.suspend(() => {
-          engine.beginShutdown()
-          return inside ? Effect.void : awaitStopped
-        }))
-    )
-    yield* Effect.addFinalizer(() => batcher.shutdown)
-    return batcher
-  })
+) => Effect.Effect<Batcher<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> = internal.make
 
 /**
  * A `Layer` that provides a batcher under `key` for the lifetime of the layer;
@@ -399,126 +324,3 @@ export const submit = <Self, Rec, Res, E>(
   record: Rec,
   options?: SubmitOptions
 ): Effect.Effect<Res, E | BatcherError, Self> => Effect.flatMap(key, (batcher) => batcher.submit(record, options))
-
-// -----------------------------------------------------------------------------
-// internals
-// -----------------------------------------------------------------------------
-
-type Err<E> = E | BatcherError
-
-const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
-
-class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
-  readonly [TypeId]: TypeId = TypeId
-  readonly stats: Effect.Effect<BatchStats>
-  readonly statsChanges: Stream.Stream<BatchStats>
-  readonly isRunning: Effect.Effect<boolean>
-  readonly shutdown: Effect.Effect<void>
-  private readonly engine: Engine<Rec, Res, Err<E>>
-  private readonly costOf: CostOf<Rec>
-
-  constructor(
-    engine: Engine<Rec, Res, Err<E>>,
-    costOf: CostOf<Rec>,
-    statsUpdates: PubSub.PubSub<BatchStats>,
-    shutdown: Effect.Effect<void>
-  ) {
-    this.engine = engine
-    this.costOf = costOf
-    this.shutdown = shutdown
-    this.stats = Effect.sync(() => engine.snapshot())
-    this.statsChanges = Stream.concat(Stream.fromEffect(this.stats), Stream.fromPubSub(statsUpdates))
-    this.isRunning = Effect.sync(() => engine.accepting)
-  }
-
-  // Each submit is one callback: the records are accepted inside its
-  // registration and withdrawn by its interruption cleanup, so no fiber step
-  // separates "accepted" from "withdrawn if interrupted".
-
-  submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, Err<E>> {
-    return Effect.callback<Res, Err<E>>((resume) => {
-      const engine = this.engine
-      if (!engine.accepting) return resume(Effect.fail(notAccepting()))
-      const cost = this.costOf(record, options?.cost)
-      if (typeof cost !== "number") return resume(Effect.fail(cost))
-      const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
-      entry.span = currentParentSpan()
-      if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
-      const entries = [entry]
-      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
-      return Effect.sync(() => engine.cancel(entries, waiter))
-    })
-  }
-
-  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
-    return Effect.callback<Array<Res>, Err<E>>((resume) => {
-      const engine = this.engine
-      const checked = this.check(records, options?.costs)
-      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
-      const [list, costs] = checked
-      if (list.length === 0) return resume(Effect.succeed([]))
-      const group = new Group<Res, Err<E>>(list.length, resume)
-      const span = currentParentSpan()
-      const entries = list.map((record, i) => {
-        const entry = new GroupEntry(record, costs[i], group, i)
-        entry.span = span
-        return entry
-      })
-      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
-      return Effect.sync(() => engine.cancel(entries, waiter))
-    })
-  }
-
-  offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, Err<E>>, BatcherError> {
-    return Effect.map(
-      this.offerAll([record], options?.cost === undefined ? undefined : { costs: [options.cost] }),
-      (deferreds) => deferreds[0]
-    )
-  }
-
-  offerAll(
-    records: Iterable<Rec>,
-    options?: SubmitAllOptions
-  ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
-    return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
-      const engine = this.engine
-      const checked = this.check(records, options?.costs)
-      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
-      const [list, costs] = checked
-      const span = currentParentSpan()
-      const entries = list.map((record, i) => {
-        const entry = new DeferredEntry<Rec, Res, Err<E>>(record, costs[i])
-        entry.span = span
-        return entry
-      })
-      const deferreds = entries.map((entry) => entry.deferred)
-      const waiter = engine.enqueue(entries, {
-        onAdmitted: () => resume(Effect.succeed(deferreds)),
-        onRejected: (error) => resume(Effect.fail(error))
-      })
-      if (waiter === undefined) return resume(Effect.succeed(deferreds))
-      return Effect.sync(() => engine.cancel(entries, waiter))
-    })
-  }
-
-  /** The records and their costs, every cost checked, or why they cannot be accepted. */
-  private check(
-    records: Iterable<Rec>,
-    explicitCosts: ReadonlyArray<number> | undefined
-  ): [ReadonlyArray<Rec>, Array<number>] | BatcherError {
-    if (!this.engine.accepting) return notAccepting()
-    const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
-    if (explicitCosts !== undefined && explicitCosts.length !== list.length) {
-      return new InvalidCostError({
-        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${list.length} records`
-      })
-    }
-    const costs = new Array<number>(list.length)
-    for (let i = 0; i < list.length; i++) {
-      const cost = this.costOf(list[i], explicitCosts?.[i])
-      if (typeof cost !== "number") return cost
-      costs[i] = cost
-    }
-    return [list, costs]
-  }
-}

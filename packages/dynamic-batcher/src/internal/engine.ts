@@ -195,7 +195,8 @@ export class Engine<Rec, Res, Err> {
     if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
     for (;;) {
       let full = this.fill(now)
-      if (this.admitWaiters(now) && !full) full = this.fill(now)
+      // Room freed by filling admits waiting producers, whose records may fill further.
+      while (this.admitWaiters(now) && !full) full = this.fill(now)
       if (this.openLive > 0 && this.dueToSeal(full, now) && !Queue.isFullUnsafe(this.handoff)) {
         this.seal()
         continue

@@ -1,0 +1,213 @@
+/**
+ * The batcher's constructor and its implementation of the `Batcher`
+ * interface: validates the options, wires the engine to its two fibers, and
+ * turns each call into one engine transition.
+ */
+import type { Scope, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub, Queue } from "effect"
+import { constVoid } from "effect/Function"
+import * as Streams from "effect/Stream"
+import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
+import type { BatcherError } from "../BatcherError.ts"
+import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
+import type { BatchStats } from "../BatchStats.ts"
+import type { CostOf } from "./cost.ts"
+import { makeCostOf } from "./cost.ts"
+import type { Batch } from "./engine.ts"
+import { Engine, shutdownError } from "./engine.ts"
+import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
+import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
+import { validateTuning } from "./options.ts"
+import { currentParentSpan, Telemetry } from "./telemetry.ts"
+
+export const TypeId = "~effect-dynamic-batcher/Batcher" as const
+
+/** Starts a batcher in the current scope; see `Batcher.make`. */
+export const make = <Rec, Res, E = never, R = never>(
+  options: Options<Rec, Res, E, R>
+): Effect.Effect<BatcherImpl<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    if (typeof options?.process !== "function") {
+      return yield* new BatcherConfigError({
+        option: "process",
+        expected: "a function (batch) => Effect of one result per record",
+        actual: options?.process
+      })
+    }
+    if (options.costEstimator !== undefined && typeof options.costEstimator !== "function") {
+      return yield* new BatcherConfigError({
+        option: "costEstimator",
+        expected: "a function (record) => number",
+        actual: options.costEstimator
+      })
+    }
+    const tuning = yield* validateTuning(options)
+    const handoff = yield* Queue.bounded<Batch<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
+    const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
+    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff, yield* Clock.Clock, telemetry)
+    const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
+      Effect.onExit(loop, (exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Failure") engine.abandon(exit.cause)
+        }))
+    const statsUpdates = yield* PubSub.sliding<BatchStats>(16)
+    const publishStats = () => {
+      if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
+    }
+    const aggregator = yield* Effect.forkScoped(supervise(aggregationLoop(engine)))
+    const processor = yield* Effect.forkScoped(
+      Effect.ensuring(
+        supervise(processingLoop(engine, options.process, tuning.name, publishStats)),
+        Effect.suspend(() => {
+          publishStats()
+          return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
+        })
+      )
+    )
+    const stopped = Deferred.await(engine.stopped)
+    const timeoutMs = tuning.shutdownTimeoutMs
+    const awaitStopped = timeoutMs === undefined ? stopped : Effect.flatMap(
+      Effect.timeoutOption(stopped, timeoutMs),
+      Option.match({
+        onSome: () => Effect.void,
+        onNone: () =>
+          Effect.suspend(() => {
+            engine.abandon(Cause.fail(shutdownError(`shutdownTimeout of ${timeoutMs} ms expired`)))
+            aggregator.interruptUnsafe()
+            processor.interruptUnsafe()
+            return Effect.asVoid(Fiber.awaitAll([aggregator, processor]))
+          })
+      })
+    )
+    const batcher = new BatcherImpl<Rec, Res, E>(
+      engine,
+      makeCostOf(options.costEstimator, tuning.defaultCost),
+      statsUpdates,
+      Effect.flatMap(InsideProcess, (inside) =>
+        Effect.suspend(() => {
+          engine.beginShutdown()
+          return inside ? Effect.void : awaitStopped
+        }))
+    )
+    yield* Effect.addFinalizer(() => batcher.shutdown)
+    return batcher
+  })
+
+type Err<E> = E | BatcherError
+
+const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
+
+export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly stats: Effect.Effect<BatchStats>
+  readonly statsChanges: Stream.Stream<BatchStats>
+  readonly isRunning: Effect.Effect<boolean>
+  readonly shutdown: Effect.Effect<void>
+  readonly engine: Engine<Rec, Res, Err<E>>
+  readonly costOf: CostOf<Rec>
+
+  constructor(
+    engine: Engine<Rec, Res, Err<E>>,
+    costOf: CostOf<Rec>,
+    statsUpdates: PubSub.PubSub<BatchStats>,
+    shutdown: Effect.Effect<void>
+  ) {
+    this.engine = engine
+    this.costOf = costOf
+    this.shutdown = shutdown
+    this.stats = Effect.sync(() => engine.snapshot())
+    this.statsChanges = Streams.concat(Streams.fromEffect(this.stats), Streams.fromPubSub(statsUpdates))
+    this.isRunning = Effect.sync(() => engine.accepting)
+  }
+
+  // Each submit is one callback: the records are accepted inside its
+  // registration and withdrawn by its interruption cleanup, so no fiber step
+  // separates "accepted" from "withdrawn if interrupted".
+
+  submit(record: Rec, options?: SubmitOptions): Effect.Effect<Res, Err<E>> {
+    return Effect.callback<Res, Err<E>>((resume) => {
+      const engine = this.engine
+      if (!engine.accepting) return resume(Effect.fail(notAccepting()))
+      const cost = this.costOf(record, options?.cost)
+      if (typeof cost !== "number") return resume(Effect.fail(cost))
+      const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
+      entry.span = currentParentSpan()
+      if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
+      const entries = [entry]
+      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      return Effect.sync(() => engine.cancel(entries, waiter))
+    })
+  }
+
+  submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
+    return Effect.callback<Array<Res>, Err<E>>((resume) => {
+      const engine = this.engine
+      const checked = this.check(records, options?.costs)
+      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
+      const [list, costs] = checked
+      if (list.length === 0) return resume(Effect.succeed([]))
+      const group = new Group<Res, Err<E>>(list.length, resume)
+      const span = currentParentSpan()
+      const entries = list.map((record, i) => {
+        const entry = new GroupEntry(record, costs[i], group, i)
+        entry.span = span
+        return entry
+      })
+      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      return Effect.sync(() => engine.cancel(entries, waiter))
+    })
+  }
+
+  offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, Err<E>>, BatcherError> {
+    return Effect.map(
+      this.offerAll([record], options?.cost === undefined ? undefined : { costs: [options.cost] }),
+      (deferreds) => deferreds[0]
+    )
+  }
+
+  offerAll(
+    records: Iterable<Rec>,
+    options?: SubmitAllOptions
+  ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
+    return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
+      const engine = this.engine
+      const checked = this.check(records, options?.costs)
+      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
+      const [list, costs] = checked
+      const span = currentParentSpan()
+      const entries = list.map((record, i) => {
+        const entry = new DeferredEntry<Rec, Res, Err<E>>(record, costs[i])
+        entry.span = span
+        return entry
+      })
+      const deferreds = entries.map((entry) => entry.deferred)
+      const waiter = engine.enqueue(entries, {
+        onAdmitted: () => resume(Effect.succeed(deferreds)),
+        onRejected: (error) => resume(Effect.fail(error))
+      })
+      if (waiter === undefined) return resume(Effect.succeed(deferreds))
+      return Effect.sync(() => engine.cancel(entries, waiter))
+    })
+  }
+
+  /** The records and their costs, every cost checked, or why they cannot be accepted. */
+  private check(
+    records: Iterable<Rec>,
+    explicitCosts: ReadonlyArray<number> | undefined
+  ): [ReadonlyArray<Rec>, Array<number>] | BatcherError {
+    if (!this.engine.accepting) return notAccepting()
+    const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
+    if (explicitCosts !== undefined && explicitCosts.length !== list.length) {
+      return new InvalidCostError({
+        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${list.length} records`
+      })
+    }
+    const costs = new Array<number>(list.length)
+    for (let i = 0; i < list.length; i++) {
+      const cost = this.costOf(list[i], explicitCosts?.[i])
+      if (typeof cost !== "number") return cost
+      costs[i] = cost
+    }
+    return [list, costs]
+  }
+}
