@@ -15,12 +15,13 @@
  *
  * @since 0.1.0
  */
-import type { Deferred, Duration, Scope, Stream } from "effect"
+import type { Config, Deferred, Duration, Scope, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
 import type { BatcherConfigError, BatcherError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import * as internal from "./internal/batcher.ts"
-import type { DispatchPolicy } from "./internal/options.ts"
+import { nameVariable, tuningConfig } from "./internal/config.ts"
+import type { DispatchPolicy, TuningInput } from "./internal/options.ts"
 
 /**
  * The batcher's errors, also exported at the top level of the package.
@@ -301,6 +302,82 @@ export const layer = <Self, Rec, Res, E, R = never>(
   key: Context.Key<Self, Batcher<Rec, Res, E>>,
   options: Options<Rec, Res, E, R>
 ): Layer.Layer<Self, BatcherConfigError, R> => Layer.effect(key, make(options))
+
+/**
+ * The tuning knobs of a batcher, every one optional: the options of `make`
+ * without `process` and `costEstimator`. What `config` reads.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Tuning = TuningInput
+
+/**
+ * A `Config` that reads the tuning knobs from configuration variables under
+ * `prefix` (default `"BATCHER"`): `BATCHER_TARGET_BATCH_COST`,
+ * `BATCHER_MAX_BATCH_SIZE`, `BATCHER_MIN_BATCH_SIZE`, `BATCHER_BATCH_TIMEOUT`
+ * (a number of milliseconds or a duration such as `"50 millis"`),
+ * `BATCHER_MAX_QUEUE_SIZE`, `BATCHER_PREFETCH_BATCHES`,
+ * `BATCHER_DEFAULT_COST`, `BATCHER_DISPATCH` (`full` or `idle`),
+ * `BATCHER_SHUTDOWN_TIMEOUT` and `BATCHER_NAME`. A variable that is not set
+ * leaves the knob at its default. Values are validated by `layerConfig`,
+ * whose `BatcherConfigError` then names the variable.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * // reads EMBEDDER_MAX_BATCH_SIZE, EMBEDDER_BATCH_TIMEOUT, …
+ * const embedderConfig = Batcher.config("EMBEDDER")
+ * ```
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const config = (prefix = "BATCHER"): Config.Config<Tuning> => tuningConfig(prefix)
+
+/**
+ * Like `layer`, with the tuning knobs read through Effect `Config` (by default
+ * `Batcher.config()`, the `BATCHER_*` variables). Fails with
+ * `BatcherConfigError` naming the variable when a value is invalid, or with
+ * `Config.ConfigError` when the configuration cannot be read.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * class Embedder extends Context.Service<Embedder, Batcher.Batcher<string, number>>()("Embedder") {}
+ *
+ * // BATCHER_MAX_BATCH_SIZE=64 BATCHER_BATCH_TIMEOUT="5 millis" node app.js
+ * const EmbedderLive = Batcher.layerConfig(Embedder, {
+ *   process: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((t) => t.length))
+ * })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = <Self, Rec, Res, E, R = never>(
+  key: Context.Key<Self, Batcher<Rec, Res, E>>,
+  options: {
+    readonly process: Options<Rec, Res, E, R>["process"]
+    readonly costEstimator?: Options<Rec, Res, E, R>["costEstimator"]
+    readonly config?: Config.Config<Tuning> | undefined
+  }
+): Layer.Layer<Self, BatcherConfigError | Config.ConfigError, R> => {
+  const source = options.config ?? config()
+  return Layer.effect(
+    key,
+    Effect.flatMap(source, (tuning) =>
+      Effect.mapError(
+        make({ ...tuning, process: options.process, costEstimator: options.costEstimator }),
+        (error) => nameVariable(source, error)
+      ))
+  )
+}
 
 /**
  * Submits `record` to the batcher provided under `key` and returns its result.

@@ -107,7 +107,8 @@ export class ResultCountMismatchError extends Schema.TaggedError<ResultCountMism
 
 /**
  * The options given to `make`, `layer` or `layerConfig` are invalid. `option`
- * names the offending option and `expected` says what it must be.
+ * names the offending option and `expected` says what it must be; with
+ * `layerConfig`, `variable` names the configuration variable it was read from.
  *
  * **Example**
  *
@@ -129,10 +130,13 @@ export class ResultCountMismatchError extends Schema.TaggedError<ResultCountMism
 export class BatcherConfigError extends Schema.TaggedError<BatcherConfigError>()("BatcherConfigError", {
   option: Schema.String,
   expected: Schema.String,
-  actual: Schema.optional(Schema.Unknown)
+  actual: Schema.optional(Schema.Unknown),
+  /** The configuration variable the value came from, with `layerConfig`. */
+  variable: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `Invalid batcher option ${this.option}: expected ${this.expected}, got ${formatValue(this.actual)}`
+    const source = this.variable === undefined ? "" : ` (from ${this.variable})`
+    return `Invalid batcher option ${this.option}${source}: expected ${this.expected}, got ${formatValue(this.actual)}`
   }
 }
 

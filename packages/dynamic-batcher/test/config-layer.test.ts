@@ -1,0 +1,83 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Config, ConfigProvider, Context, Effect, Exit, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { Batcher, BatcherConfigError } from "effect-dynamic-batcher"
+import { recorder } from "./utils.ts"
+
+class Lengths extends Context.Service<Lengths, Batcher.Batcher<string, number>>()("Lengths") {}
+
+const withEnv = (env: Record<string, string>) => ConfigProvider.layer(ConfigProvider.fromEnv({ env }))
+
+describe("layerConfig", () => {
+  it.effect("reads the knobs from BATCHER_* variables", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder((text: string) => text.length)
+      const live = Batcher.layerConfig(Lengths, { process }).pipe(
+        Layer.provide(withEnv({ BATCHER_MAX_BATCH_SIZE: "2", BATCHER_BATCH_TIMEOUT: "5 millis", BATCHER_NAME: "env" }))
+      )
+      const program = Effect.gen(function*() {
+        const fiber = yield* Effect.forEach(["a", "bb", "ccc"], (text) => Batcher.submit(Lengths, text), {
+          concurrency: "unbounded"
+        }).pipe(Effect.forkChild)
+        yield* TestClock.adjust("5 millis")
+        return yield* Fiber.join(fiber)
+      })
+      assert.deepStrictEqual(yield* program.pipe(Effect.provide(live)), [1, 2, 3])
+      assert.deepStrictEqual(batches, [["a", "bb"], ["ccc"]], "maxBatchSize 2, then the 5 ms timeout")
+    }))
+
+  it.effect("reads a plain number of milliseconds as a duration", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder((text: string) => text.length)
+      const live = Batcher.layerConfig(Lengths, { process }).pipe(
+        Layer.provide(withEnv({ BATCHER_BATCH_TIMEOUT: "7" }))
+      )
+      const program = Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(Batcher.submit(Lengths, "x"))
+        yield* TestClock.adjust("6 millis")
+        assert.deepStrictEqual(batches, [])
+        yield* TestClock.adjust("1 millis")
+        return yield* Fiber.join(fiber)
+      })
+      assert.strictEqual(yield* program.pipe(Effect.provide(live)), 1)
+    }))
+
+  it.effect("names the variable and what was expected when a value is invalid", () =>
+    Effect.gen(function*() {
+      const live = Batcher.layerConfig(Lengths, { process: recorder((t: string) => t.length).process }).pipe(
+        Layer.provide(withEnv({ BATCHER_MAX_BATCH_SIZE: "lots" }))
+      )
+      const exit = yield* Effect.exit(Layer.build(live))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = yield* Effect.flip(Layer.build(live))
+      assert.instanceOf(error, BatcherConfigError)
+      assert.strictEqual(
+        error.message,
+        `Invalid batcher option maxBatchSize (from BATCHER_MAX_BATCH_SIZE): expected an integer >= 1, got "lots"`
+      )
+    }))
+
+  it.effect("reads under another prefix with Batcher.config(prefix)", () =>
+    Effect.gen(function*() {
+      const live = Batcher.layerConfig(Lengths, {
+        process: recorder((t: string) => t.length).process,
+        config: Batcher.config("EMBEDDER")
+      }).pipe(Layer.provide(withEnv({ EMBEDDER_DISPATCH: "eager" })))
+      const error = yield* Effect.flip(Layer.build(live))
+      assert.strictEqual((error as BatcherConfigError).variable, "EMBEDDER_DISPATCH")
+    }))
+
+  it.effect("accepts any Config of the knobs", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder((text: string) => text.length)
+      const live = Batcher.layerConfig(Lengths, {
+        process,
+        config: Config.succeed({ maxBatchSize: 1, batchTimeout: 0 })
+      })
+      const results = yield* Effect.forEach(["a", "bb"], (text) => Batcher.submit(Lengths, text), {
+        concurrency: "unbounded"
+      }).pipe(Effect.provide(live))
+      assert.deepStrictEqual(results, [1, 2])
+      assert.deepStrictEqual(batches, [["a"], ["bb"]])
+    }))
+})
