@@ -12,6 +12,13 @@
 export * as Batcher from "./Batcher.ts"
 
 /**
+ * Token batching: a `Batcher` whose cost is tokens, and the `Prompt` record.
+ *
+ * @since 0.1.0
+ */
+export * as TokenBatcher from "./TokenBatcher.ts"
+
+/**
  * @since 0.1.0
  */
 export { BatchStats } from "./BatchStats.ts"

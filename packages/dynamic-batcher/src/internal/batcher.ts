@@ -11,8 +11,8 @@ import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batch
 import type { BatcherError } from "../BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
-import type { CostOf } from "./cost.ts"
-import { makeCostOf } from "./cost.ts"
+import type { CostOf, EstimateMethod } from "./cost.ts"
+import { costMethods, makeCostOf } from "./cost.ts"
 import type { Batch } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
 import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
@@ -24,7 +24,8 @@ export const TypeId = "~effect-dynamic-batcher/Batcher" as const
 
 /** Starts a batcher in the current scope; see `Batcher.make`. */
 export const make = <Rec, Res, E = never, R = never>(
-  options: Options<Rec, Res, E, R>
+  options: Options<Rec, Res, E, R>,
+  estimateMethods: ReadonlyArray<EstimateMethod> = costMethods
 ): Effect.Effect<BatcherImpl<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
     if (typeof options?.process !== "function") {
@@ -81,7 +82,7 @@ export const make = <Rec, Res, E = never, R = never>(
     )
     const batcher = new BatcherImpl<Rec, Res, E>(
       engine,
-      makeCostOf(options.costEstimator, tuning.defaultCost),
+      makeCostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
       statsUpdates,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
