@@ -198,17 +198,23 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   ): [ReadonlyArray<Rec>, Array<number>] | BatcherError {
     if (!this.engine.accepting) return notAccepting()
     const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
-    if (explicitCosts !== undefined && explicitCosts.length !== list.length) {
+    const costs = this.costsOf(list, explicitCosts)
+    return Array.isArray(costs) ? [list, costs] : costs
+  }
+
+  /** Every record's cost, or the first reason one cannot be had; `explicitCosts` must match in length. */
+  costsOf(records: ReadonlyArray<Rec>, explicitCosts: ReadonlyArray<number> | undefined): Array<number> | InvalidCostError {
+    if (explicitCosts !== undefined && explicitCosts.length !== records.length) {
       return new InvalidCostError({
-        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${list.length} records`
+        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${records.length} records`
       })
     }
-    const costs = new Array<number>(list.length)
-    for (let i = 0; i < list.length; i++) {
-      const cost = this.costOf(list[i], explicitCosts?.[i])
+    const costs = new Array<number>(records.length)
+    for (let i = 0; i < records.length; i++) {
+      const cost = this.costOf(records[i], explicitCosts?.[i])
       if (typeof cost !== "number") return cost
       costs[i] = cost
     }
-    return [list, costs]
+    return costs
   }
 }

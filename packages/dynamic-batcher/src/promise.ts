@@ -1,0 +1,310 @@
+/**
+ * The batcher for code without Effect: a `DynamicBatcher` class with the
+ * original Python API (`start`, `submit`, `enqueue`, `submitBatch`, `stats`,
+ * `isRunning`, `stop`) over Promises. It runs the same engine and loops as
+ * `Batcher`; producers never enter the Effect runtime, so a submit costs one
+ * Promise.
+ *
+ * ```ts
+ * import { DynamicBatcher } from "effect-dynamic-batcher/promise"
+ *
+ * await using batcher = new DynamicBatcher({
+ *   processFn: async (texts: Array<string>) => texts.map((t) => t.length),
+ *   maxBatchSize: 64,
+ *   batchTimeout: 5 // milliseconds, or a duration string such as "5 millis"
+ * })
+ * await batcher.start()
+ * const length = await batcher.submit("hello") // 5
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Duration } from "effect"
+import { Cause, Effect, Exit, Schema, Scope } from "effect"
+import { constVoid } from "effect/Function"
+import type { Options } from "./Batcher.ts"
+import { BatcherConfigError } from "./BatcherError.ts"
+import { BatchStats } from "./BatchStats.ts"
+import type { BatcherImpl } from "./internal/batcher.ts"
+import * as internal from "./internal/batcher.ts"
+import type { Engine } from "./internal/engine.ts"
+import { shutdownError } from "./internal/engine.ts"
+import { Entry } from "./internal/entry.ts"
+import { validateTuningUnsafe } from "./internal/options.ts"
+import type { DispatchPolicy } from "./internal/options.ts"
+
+/**
+ * The library's errors and stats model, for code that imports only this entry.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export {
+  BatcherConfigError,
+  BatcherShutdownError,
+  InvalidCostError,
+  ResultCountMismatchError
+} from "./BatcherError.ts"
+export { BatchStats } from "./BatchStats.ts"
+
+/**
+ * `start` was called on a batcher that is already running.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BatcherAlreadyRunningError extends Schema.TaggedError<BatcherAlreadyRunningError>()(
+  "BatcherAlreadyRunningError",
+  {}
+) {
+  override get message(): string {
+    return "The batcher is already running: stop it before starting it again"
+  }
+}
+
+/**
+ * The options of a `DynamicBatcher`: the same knobs, defaults and limits as
+ * `Batcher.Options`, with `processFn` returning a Promise (or an array).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DynamicBatcherOptions<Rec, Res> {
+  /**
+   * Processes one batch; must return one result per record, in order. A
+   * rejection (or a throw) rejects every record of the batch with that error.
+   */
+  readonly processFn: (batch: Array<Rec>) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+  /** Estimates a record's cost when no `estimatedCost` is given. */
+  readonly costEstimator?: ((record: Rec) => number) | undefined
+  /** @default 32_000 */
+  readonly targetBatchCost?: number | undefined
+  /** @default 256 */
+  readonly maxBatchSize?: number | undefined
+  /** @default 1 */
+  readonly minBatchSize?: number | undefined
+  /** Milliseconds, or a duration string such as `"50 millis"`. @default 50 */
+  readonly batchTimeout?: number | Duration.Input | undefined
+  /** @default 5_000 */
+  readonly maxQueueSize?: number | undefined
+  /** @default 2 */
+  readonly prefetchBatches?: number | undefined
+  /** @default 1 */
+  readonly defaultCost?: number | undefined
+  /** @default "full" */
+  readonly dispatch?: DispatchPolicy | undefined
+  /** How long `stop` may wait for the accepted work. @default none */
+  readonly shutdownTimeout?: number | Duration.Input | undefined
+  /** Names the batcher in its metrics and spans. @default "default" */
+  readonly name?: string | undefined
+}
+
+/**
+ * Batches records from many concurrent producers and runs them through one
+ * async `processFn`, as the original Python `DynamicBatcher` does.
+ *
+ * - `start()` starts the loops (rejects with `BatcherAlreadyRunningError`
+ *   when running); `stop()` stops intake, processes every accepted record and
+ *   resolves once all results are delivered; `await using` stops it too.
+ * - `submit` resolves with the record's result; `enqueue` resolves once the
+ *   record is accepted (waiting while the queue is full) with its `result`
+ *   Promise; `submitBatch` does that for many records.
+ * - Submitting when not running rejects with `BatcherShutdownError`; an
+ *   invalid cost with `InvalidCostError`.
+ *
+ * The `result` Promises of `enqueue` and `submitBatch` are marked handled: a
+ * failure you never await does not crash the process as an unhandled
+ * rejection.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { DynamicBatcher } from "effect-dynamic-batcher/promise"
+ *
+ * const batcher = new DynamicBatcher({ processFn: async (xs: Array<number>) => xs.map((x) => x * 2) })
+ * await batcher.start()
+ * const results = await Promise.all(await batcher.submitBatch([1, 2, 3])) // [2, 4, 6]
+ * await batcher.stop()
+ * console.log(batcher.stats.totalCompleted) // 3
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
+  private readonly options: Options<Rec, Res, unknown>
+  private running: Running<Rec, Res> | undefined
+  private lastStats: BatchStats = emptyStats
+
+  /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
+  constructor(options: DynamicBatcherOptions<Rec, Res>) {
+    if (typeof options?.processFn !== "function") {
+      throw new BatcherConfigError({
+        option: "processFn",
+        expected: "a function (batch) => Promise of one result per record",
+        actual: options?.processFn
+      })
+    }
+    const { processFn, ...knobs } = options
+    const checked = validateTuningUnsafe(knobs)
+    if (checked instanceof BatcherConfigError) throw checked
+    this.options = { ...knobs, process: (batch) => runProcessFn(processFn, batch) }
+  }
+
+  /** Whether the loops are running and accepting records. */
+  get isRunning(): boolean {
+    return this.running !== undefined && this.running.engine.accepting
+  }
+
+  /** A snapshot of the counters (the last run's, once stopped). */
+  get stats(): BatchStats {
+    return this.running === undefined ? this.lastStats : this.running.engine.snapshot()
+  }
+
+  /** Starts the loops. Rejects with `BatcherAlreadyRunningError` when already running. */
+  start(): Promise<void> {
+    if (this.running !== undefined) return Promise.reject(new BatcherAlreadyRunningError())
+    const scope = Scope.makeUnsafe()
+    return Effect.runPromise(Scope.provide(internal.make(this.options), scope)).then((batcher) => {
+      this.running = { batcher, engine: batcher.engine, scope }
+    })
+  }
+
+  /**
+   * Stops intake at once, processes every accepted record, and resolves once
+   * every result was delivered. Resolves at once when not running.
+   */
+  stop(): Promise<void> {
+    const running = this.running
+    if (running === undefined) return Promise.resolve()
+    running.engine.beginShutdown()
+    return Effect.runPromise(Scope.close(running.scope, Exit.void)).then(() => {
+      if (this.running === running) {
+        this.lastStats = running.engine.snapshot()
+        this.running = undefined
+      }
+    })
+  }
+
+  /** `await using batcher = new DynamicBatcher(…)` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop()
+  }
+
+  /**
+   * Submits one record and resolves with its result. Waits while the queue is
+   * full. `estimatedCost` skips the estimators.
+   */
+  submit(record: Rec, options?: { readonly estimatedCost?: number | undefined }): Promise<Res> {
+    const running = this.running
+    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    const cost = running.batcher.costOf(record, options?.estimatedCost)
+    if (typeof cost !== "number") return Promise.reject(cost)
+    const engine = running.engine
+    return new Promise<Res>((resolve, reject) => {
+      const entry = new PromiseEntry<Rec, Res>(record, cost, resolve, reject)
+      if (!engine.acceptOne(entry)) engine.enqueue([entry], { onAdmitted: constVoid, onRejected: reject })
+    })
+  }
+
+  /**
+   * Submits one record and resolves, once it is accepted, with the Promise of
+   * its result (the seed's Future). Waits while the queue is full.
+   */
+  async enqueue(
+    record: Rec,
+    options?: { readonly estimatedCost?: number | undefined }
+  ): Promise<{ readonly result: Promise<Res> }> {
+    const [result] = await this.submitBatch([record], {
+      estimatedCosts: options?.estimatedCost === undefined ? undefined : [options.estimatedCost]
+    })
+    return { result }
+  }
+
+  /**
+   * Submits records in order and resolves, once all are accepted, with the
+   * Promise of each result. All costs are checked before anything is enqueued;
+   * `estimatedCosts` must have one entry per record.
+   */
+  submitBatch(
+    records: Iterable<Rec>,
+    options?: { readonly estimatedCosts?: ReadonlyArray<number> | undefined }
+  ): Promise<Array<Promise<Res>>> {
+    const running = this.running
+    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    const list = Array.from(records)
+    const costs = running.batcher.costsOf(list, options?.estimatedCosts)
+    if (!Array.isArray(costs)) return Promise.reject(costs)
+    const entries = new Array<PromiseEntry<Rec, Res>>(list.length)
+    const results = new Array<Promise<Res>>(list.length)
+    for (let i = 0; i < list.length; i++) {
+      results[i] = new Promise<Res>((resolve, reject) => {
+        entries[i] = new PromiseEntry(list[i], costs[i], resolve, reject)
+      })
+      results[i].catch(constVoid)
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = running.engine.enqueue(entries, { onAdmitted: () => resolve(results), onRejected: reject })
+      if (waiter === undefined) resolve(results)
+    })
+  }
+}
+
+// -----------------------------------------------------------------------------
+// internals
+// -----------------------------------------------------------------------------
+
+interface Running<Rec, Res> {
+  readonly batcher: BatcherImpl<Rec, Res, unknown>
+  readonly engine: Engine<Rec, Res, any>
+  readonly scope: Scope.Closeable
+}
+
+/** The record of a Promise producer: its result settles the Promise. */
+class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
+  private readonly resolve: (value: Res) => void
+  private readonly reject: (reason: unknown) => void
+  constructor(record: Rec, cost: number, resolve: (value: Res) => void, reject: (reason: unknown) => void) {
+    super(record, cost)
+    this.resolve = resolve
+    this.reject = reject
+  }
+  deliver(exit: Exit.Exit<Res, unknown>): void {
+    if (Exit.isSuccess(exit)) this.resolve(exit.value)
+    else this.reject(Cause.squash(exit.cause))
+  }
+}
+
+const emptyStats = new BatchStats({
+  totalSubmitted: 0,
+  totalCompleted: 0,
+  totalFailed: 0,
+  totalWithdrawn: 0,
+  totalBatches: 0,
+  totalBatchCost: 0,
+  avgBatchSize: 0,
+  avgBatchCost: 0,
+  busyTimeMs: 0,
+  idleTimeMs: 0,
+  queueSize: 0
+})
+
+const notRunning = () => shutdownError("the batcher is not running: call start() first")
+
+/** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
+const runProcessFn = <Rec, Res>(
+  processFn: DynamicBatcherOptions<Rec, Res>["processFn"],
+  batch: ReadonlyArray<Rec>
+): Effect.Effect<ReadonlyArray<Res>, unknown> =>
+  Effect.callback<ReadonlyArray<Res>, unknown>((resume) => {
+    let returned: PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+    try {
+      returned = processFn(batch as Array<Rec>)
+    } catch (error) {
+      return resume(Effect.fail(error))
+    }
+    Promise.resolve(returned).then(
+      (results) => resume(Effect.succeed(results)),
+      (error) => resume(Effect.fail(error))
+    )
+  })
