@@ -703,3 +703,16 @@ describe("faults: interruption at every scheduler yield point (BUG-1)", () => {
       }))
   }
 })
+
+describe("faults: producers waiting for room", () => {
+  it.effect("a producer waiting for room is admitted as soon as the open batch drains the queue, without waiting for the timeout", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder(times10)
+      const batcher = yield* Batcher.make({ process, maxQueueSize: 1, maxBatchSize: 4, targetBatchCost: 3, batchTimeout: "1 hour" })
+      const all = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4], { costs: [1, 0, 1, 1] }))
+      yield* settle()
+      // the batch is full at 4 records: it must go now, not when the hour is up
+      assert.deepStrictEqual(batches, [[1, 2, 3, 4]])
+      assert.deepStrictEqual(yield* Fiber.join(all), [10, 20, 30, 40])
+    }))
+})
