@@ -40,6 +40,7 @@ describe("batching", () => {
       const fiber = yield* Effect.forEach([2, 25, 3, 11, 0], (n) => batcher.submit(n), {
         concurrency: "unbounded"
       }).pipe(Effect.forkChild)
+      yield* settle
       yield* TestClock.adjust("50 millis")
       assert.deepStrictEqual(yield* Fiber.join(fiber), [4, 50, 6, 22, 0])
       assert.deepStrictEqual(batches, [[2], [25], [3], [11], [0]])

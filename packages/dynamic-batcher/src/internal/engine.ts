@@ -73,8 +73,12 @@ export class Engine<Rec, Res, Err> {
   private inFlight: Batch<Rec, Res, Err> | undefined
   inFlightCost = 0
   private batchStartedAt = 0
-  /** When the processing loop last started waiting for a batch. */
-  private waitStartedAt = 0
+  /**
+   * When the processing loop last finished a batch (or started): everything
+   * from then to the next batch's start is idle time, including time the loop
+   * waited to be scheduled, so busy + idle covers the loop's whole life.
+   */
+  private idleSince: number
 
   private aggregatorWake: ((effect: Effect.Effect<void>) => void) | undefined
   private aggregatorSignaled = false
@@ -93,6 +97,7 @@ export class Engine<Rec, Res, Err> {
     this.handoff = handoff
     this.clock = clock
     this.telemetry = telemetry
+    this.idleSince = clock.currentTimeMillisUnsafe()
   }
 
   // ---------------------------------------------------------------------------
@@ -281,7 +286,6 @@ export class Engine<Rec, Res, Err> {
 
   /** The processing loop is about to wait for a batch. */
   processorWaiting(): void {
-    this.waitStartedAt = this.clock.currentTimeMillisUnsafe()
     if (Queue.sizeUnsafe(this.handoff) === 0) {
       this.processorIdle = true
       this.signalAggregator()
@@ -294,11 +298,11 @@ export class Engine<Rec, Res, Err> {
    * the records to process, possibly none.
    */
   startBatch(batch: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
-    const now = this.clock.currentTimeMillisUnsafe()
-    this.counters.idleMs += now - this.waitStartedAt
     this.signalAggregator()
     const live = batch.filter(isPending)
     if (live.length === 0) return live
+    const now = this.clock.currentTimeMillisUnsafe()
+    this.counters.idleMs += now - this.idleSince
     let cost = 0
     for (let i = 0; i < live.length; i++) {
       live[i].state = IN_FLIGHT
@@ -322,6 +326,7 @@ export class Engine<Rec, Res, Err> {
     const now = this.clock.currentTimeMillisUnsafe()
     const size = batch.length
     const busyMillis = now - this.batchStartedAt
+    this.idleSince = now
     const counters = this.counters
     this.inFlight = undefined
     counters.inFlight = 0

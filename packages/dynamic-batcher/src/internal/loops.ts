@@ -68,6 +68,10 @@ export const processingLoop = <Rec, Res, E, R>(
       )
       engine.finishBatch(batch, exit)
       afterBatch()
+      // Delivering results resumes the producers inline, and they refill the
+      // handoff: without a yield per batch, a synchronous `process` would keep
+      // this fiber running and starve the event loop (timers, I/O).
+      yield* Effect.yieldNow
     }
   })
 
