@@ -39,12 +39,7 @@ import type { DispatchPolicy } from "./internal/options.ts"
  * @category errors
  * @since 0.1.0
  */
-export {
-  BatcherConfigError,
-  BatcherShutdownError,
-  InvalidCostError,
-  ResultCountMismatchError
-} from "./BatcherError.ts"
+export { BatcherConfigError, BatcherShutdownError, InvalidCostError, ResultCountMismatchError } from "./BatcherError.ts"
 export { BatchStats } from "./BatchStats.ts"
 
 /**

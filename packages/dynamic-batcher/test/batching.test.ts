@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { gated, recorder, settle } from "./utils.ts"
 
 const double = (n: number) => n * 2

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Config, ConfigProvider, Context, Effect, Exit, Fiber, Layer } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, BatcherConfigError } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { recorder } from "./utils.ts"
 
 class Lengths extends Context.Service<Lengths, Batcher.Batcher<string, number>>()("Lengths") {}

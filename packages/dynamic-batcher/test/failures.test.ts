@@ -1,14 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Fiber } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, ResultCountMismatchError } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { settle } from "./utils.ts"
 
 class ModelError extends Data.TaggedError("ModelError")<{ readonly batchSize: number }> {}
 
 /** Fails, dies or misbehaves on batches holding `bad`; doubles otherwise. */
-const faulty = (bad: number, fault: (batch: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<number>, ModelError>) =>
-(batch: ReadonlyArray<number>) => batch.includes(bad) ? fault(batch) : Effect.succeed(batch.map((n) => n * 2))
+const faulty =
+  (bad: number, fault: (batch: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<number>, ModelError>) =>
+  (batch: ReadonlyArray<number>) => batch.includes(bad) ? fault(batch) : Effect.succeed(batch.map((n) => n * 2))
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): unknown => Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
 

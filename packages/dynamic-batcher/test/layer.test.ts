@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Fiber } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 
 class Tokenizer extends Context.Service<Tokenizer, Batcher.Batcher<string, number>>()("Tokenizer") {}
 

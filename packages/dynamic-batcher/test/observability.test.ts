@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Stream, Tracer } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { recorder, settle } from "./utils.ts"
 
 /** The snapshots of the `batcher_*` metrics of the batcher named `name`, by metric id. */

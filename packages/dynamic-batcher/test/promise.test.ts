@@ -80,7 +80,13 @@ describe("DynamicBatcher (Promise API)", () => {
 
   it("enqueue resolves once the record is accepted, waiting while the queue is full", async () => {
     const { batches, processFn, release } = held()
-    const batcher = new DynamicBatcher({ processFn, maxQueueSize: 1, maxBatchSize: 1, prefetchBatches: 1, batchTimeout: 0 })
+    const batcher = new DynamicBatcher({
+      processFn,
+      maxQueueSize: 1,
+      maxBatchSize: 1,
+      prefetchBatches: 1,
+      batchTimeout: 0
+    })
     await batcher.start()
     const accepted: Array<{ readonly result: Promise<number> }> = []
     for (const n of [1, 2, 3, 4]) accepted.push(await batcher.enqueue(n)) // process, prefetch, open, queue
@@ -119,7 +125,11 @@ describe("DynamicBatcher (Promise API)", () => {
     const record = (n: number, cost?: number) => cost === undefined ? { n } : { n, estimateCost: () => cost }
     type Rec = ReturnType<typeof record>
     const processFn = async (batch: Array<Rec>) => batch.map((r) => r.n)
-    const withEstimator = new DynamicBatcher<Rec, number>({ processFn, costEstimator: (r) => r.n * 10, batchTimeout: 0 })
+    const withEstimator = new DynamicBatcher<Rec, number>({
+      processFn,
+      costEstimator: (r) => r.n * 10,
+      batchTimeout: 0
+    })
     const withoutEstimator = new DynamicBatcher<Rec, number>({ processFn, defaultCost: 7, batchTimeout: 0 })
     await withEstimator.start()
     await withoutEstimator.start()

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Scope } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, BatcherShutdownError } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { gated, recorder, settle } from "./utils.ts"
 
 const double = (n: number) => n * 2
@@ -85,11 +85,10 @@ describe("shutdown", () => {
 
   it.effect("shutdown called from inside process starts the shutdown and returns", () =>
     Effect.gen(function*() {
-      let batcher: Batcher.Batcher<number, number> | undefined
       const { batches, process } = recorder(double)
-      batcher = yield* Batcher.make({
+      const batcher: Batcher.Batcher<number, number> = yield* Batcher.make({
         process: (batch: ReadonlyArray<number>) =>
-          batch.includes(1) ? Effect.andThen(batcher!.shutdown, process(batch)) : process(batch),
+          batch.includes(1) ? Effect.andThen(batcher.shutdown, process(batch)) : process(batch),
         batchTimeout: "1 hour",
         maxBatchSize: 2
       })

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schema } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, BatchStats } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { gated, settle } from "./utils.ts"
 
 describe("stats", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { TestClock } from "effect/testing"
 import { TokenBatcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { recorder } from "./utils.ts"
 
 describe("TokenBatcher", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import { gated, settle } from "./utils.ts"
 
 const double = (n: number) => n * 2
@@ -87,7 +87,12 @@ describe("withdrawal", () => {
   it.effect("a producer interrupted while suspended on a full queue is never accepted", () =>
     Effect.gen(function*() {
       const gate = gated(double)
-      const batcher = yield* Batcher.make({ process: gate.process, maxQueueSize: 1, maxBatchSize: 1, prefetchBatches: 1 })
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxQueueSize: 1,
+        maxBatchSize: 1,
+        prefetchBatches: 1
+      })
       const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
       yield* settle
       const blocked = yield* Effect.forkChild(batcher.offer(5))

@@ -135,7 +135,10 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       entry.span = currentParentSpan()
       if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
       const entries = [entry]
-      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      const waiter = engine.enqueue(entries, {
+        onAdmitted: constVoid,
+        onRejected: (error) => resume(Effect.fail(error))
+      })
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
@@ -154,7 +157,10 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
         entry.span = span
         return entry
       })
-      const waiter = engine.enqueue(entries, { onAdmitted: constVoid, onRejected: (error) => resume(Effect.fail(error)) })
+      const waiter = engine.enqueue(entries, {
+        onAdmitted: constVoid,
+        onRejected: (error) => resume(Effect.fail(error))
+      })
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
@@ -203,7 +209,10 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   }
 
   /** Every record's cost, or the first reason one cannot be had; `explicitCosts` must match in length. */
-  costsOf(records: ReadonlyArray<Rec>, explicitCosts: ReadonlyArray<number> | undefined): Array<number> | InvalidCostError {
+  costsOf(
+    records: ReadonlyArray<Rec>,
+    explicitCosts: ReadonlyArray<number> | undefined
+  ): Array<number> | InvalidCostError {
     if (explicitCosts !== undefined && explicitCosts.length !== records.length) {
       return new InvalidCostError({
         reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${records.length} records`

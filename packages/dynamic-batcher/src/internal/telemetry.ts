@@ -54,8 +54,16 @@ export const makeMetrics = (name: string) => {
     batches: counter("batcher_batches", "Batches handed to process"),
     batchSize: histogram("batcher_batch_size", "Records per batch", sizeBoundaries),
     batchCost: histogram("batcher_batch_cost", "Cost per batch", costBoundaries),
-    queueWaitMs: histogram("batcher_queue_wait_ms", "Milliseconds from acceptance to process, per record", millisBoundaries),
-    processDurationMs: histogram("batcher_process_duration_ms", "Milliseconds inside process, per batch", millisBoundaries),
+    queueWaitMs: histogram(
+      "batcher_queue_wait_ms",
+      "Milliseconds from acceptance to process, per record",
+      millisBoundaries
+    ),
+    processDurationMs: histogram(
+      "batcher_process_duration_ms",
+      "Milliseconds inside process, per batch",
+      millisBoundaries
+    ),
     latencyMs: histogram("batcher_latency_ms", "Milliseconds from acceptance to result, per record", millisBoundaries),
     queueSize: gauge("batcher_queue_size", "Records accepted and not yet handed to process"),
     inFlight: gauge("batcher_in_flight", "Records inside the running process call")
