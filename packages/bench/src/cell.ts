@@ -53,11 +53,37 @@ const runCell = async (spec: CellSpec): Promise<CellResult> => {
   return result("ok", runs)
 }
 
+/**
+ * `BENCH_HEAP_SAMPLING=FILE` (set by `profile --heap`): sample every
+ * allocation of the cell, collected ones included, and write the sampling
+ * heap profile to FILE.
+ */
+const heapSampling = async (): Promise<() => Promise<void>> => {
+  const file = process.env.BENCH_HEAP_SAMPLING
+  if (!file) return async () => {}
+  const { Session } = await import("node:inspector/promises")
+  const { writeFileSync } = await import("node:fs")
+  const session = new Session()
+  session.connect()
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true
+  })
+  return async () => {
+    const { profile } = await session.post("HeapProfiler.stopSampling")
+    writeFileSync(file, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
 const specs = JSON.parse(process.argv[2] ?? "[]") as ReadonlyArray<CellSpec>
+const stopSampling = await heapSampling()
 let failed = false
 for (const spec of specs) {
   const result = await runCell(spec)
   if (result.status === "failed") failed = true
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`)
 }
+await stopSampling()
 process.exitCode = failed ? 1 : 0
