@@ -311,7 +311,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
         const submitMany = needBulk(peer, { offerAll: batcher.submitMany })
         const records = range(size)
         const start = performance.now()
-        const results = await Promise.all(submitMany(records))
+        const results = await Promise.all(await submitMany(records))
         const ms = performance.now() - start
         verify(label, records, results)
         return throughput(size, ms)
@@ -364,7 +364,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
         const before = heapUsed()
         const pending = spec.via === "submit"
           ? records.map((record) => batcher.submit(record))
-          : needBulk(peer, { offerAll: batcher.submitMany })(records)
+          : await needBulk(peer, { offerAll: batcher.submitMany })(records)
         await sleep(20)
         const after = heapUsed()
         gate.open()

@@ -1,27 +1,35 @@
 /**
  * effect-dynamic-batcher's Promise API, `effect-dynamic-batcher/promise`
- * (class `DynamicBatcher` with `start`, `submit`, `stop`). That module does
- * not exist yet: until it does, this peer reports itself unavailable and its
- * cells are skipped. The shape assumed below is the planned one; adjust this
- * file (only) if the real constructor differs.
+ * (class `DynamicBatcher`: `start`, `submit`, `submitBatch`, `stop`). When
+ * the module is missing (or, with `--library`, missing from that checkout),
+ * this peer reports itself unavailable and its cells are skipped.
+ *
+ * The module is loaded by name at run time and described structurally below,
+ * so the bench type-checks whether or not it exists; if its options change,
+ * only this file needs adjusting.
  */
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import type { PeerOptions, PromiseBatcher, PromisePeer } from "./types.ts"
 
-/** The assumed shape of the Promise API. */
+/** The shape of the Promise API the bench relies on. */
 interface DynamicBatcherLike<Rec, Res> {
-  start(): Promise<void> | void
+  start(): Promise<void>
   submit(record: Rec): Promise<Res>
-  stop(): Promise<void> | void
+  submitBatch?(records: Iterable<Rec>): Promise<Array<Promise<Res>>>
+  stop(): Promise<void>
 }
 type DynamicBatcherClass = new<Rec, Res>(options: {
-  readonly process: (batch: ReadonlyArray<Rec>) => Promise<ReadonlyArray<Res>>
+  readonly processFn: (batch: Array<Rec>) => PromiseLike<ReadonlyArray<Res>>
   readonly maxBatchSize: number
   readonly batchTimeout: number
   readonly maxQueueSize: number
 }) => DynamicBatcherLike<Rec, Res>
 
-// A non-literal specifier: the module may not exist, and the type checker must not require it.
-const specifier: string = "effect-dynamic-batcher/promise"
+// A specifier the type checker does not resolve: the module may not exist.
+const specifier: string = process.env.BENCH_LIBRARY
+  ? pathToFileURL(path.join(path.dirname(process.env.BENCH_LIBRARY), "promise.ts")).href
+  : "effect-dynamic-batcher/promise"
 
 let loaded: Promise<DynamicBatcherClass | string> | undefined
 const load = (): Promise<DynamicBatcherClass | string> =>
@@ -36,8 +44,8 @@ const load = (): Promise<DynamicBatcherClass | string> =>
 export const oursPromise: PromisePeer = {
   kind: "promise",
   name: "ours-promise",
-  description: "effect-dynamic-batcher/promise DynamicBatcher (start/submit/stop), dispatch default",
-  bulk: false,
+  description: "effect-dynamic-batcher/promise DynamicBatcher (start/submit/stop), dispatch \"full\"; bulk: submitBatch",
+  bulk: true,
   unavailable: async () => {
     const found = await load()
     return typeof found === "string" ? found : undefined
@@ -49,7 +57,7 @@ export const oursPromise: PromisePeer = {
     const found = await load()
     if (typeof found === "string") throw new Error(found)
     const batcher = new found<Rec, Res>({
-      process,
+      processFn: process,
       maxBatchSize: options.maxBatchSize,
       batchTimeout: options.windowMs,
       maxQueueSize: options.maxQueueSize
@@ -57,6 +65,10 @@ export const oursPromise: PromisePeer = {
     await batcher.start()
     return {
       submit: (record) => batcher.submit(record),
+      submitMany: (records) => {
+        if (batcher.submitBatch === undefined) throw new Error("DynamicBatcher has no submitBatch")
+        return batcher.submitBatch(records)
+      },
       close: async () => {
         await batcher.stop()
       }

@@ -51,8 +51,13 @@ export interface EffectPeer {
 /** A running Promise-based batcher. */
 export interface PromiseBatcher<Rec, Res> {
   readonly submit: (record: Rec) => Promise<Res>
-  /** The bulk path, if the peer has one: enqueue all synchronously, one promise per record. */
-  readonly submitMany?: ((records: ReadonlyArray<Rec>) => Array<Promise<Res>>) | undefined
+  /**
+   * The bulk path, if the peer has one: enqueue all, one promise per record
+   * (returned at once, or once all records were accepted).
+   */
+  readonly submitMany?:
+    | ((records: ReadonlyArray<Rec>) => Array<Promise<Res>> | Promise<Array<Promise<Res>>>)
+    | undefined
   /** Stops the batcher once every accepted record was delivered. */
   readonly close: () => Promise<void>
 }
