@@ -1,0 +1,347 @@
+/**
+ * Soak / chaos run of effect-dynamic-batcher: many producers submit records
+ * through one batcher whose `process` fails, dies and stalls at random while
+ * some producers are interrupted; the run ends in a shutdown with producers
+ * still submitting. Every record is then accounted for:
+ *
+ *   submitted   records handed to a producer (the producer called `submit`)
+ *   succeeded   results delivered with the record's own value
+ *   failed      results delivered with its batch's failure or defect
+ *   rejected    BatcherShutdownError: the record was never accepted (shutdown came first)
+ *   withdrawn   producer interrupted before its record reached process
+ *   dropped     producer interrupted while its record was in process (result dropped)
+ *   lost        an accepted, not-withdrawn record without a correct result: the
+ *               producer never returned, got a result process never produced, or got
+ *               the wrong one
+ *   duplicated  records process saw more than once
+ *
+ * and the counts are reconciled with the batcher's own BatchStats. Exits 1
+ * unless lost = duplicated = 0 and everything reconciles.
+ *
+ *   node src/soak.ts [--records 1000000] [--producers 10000] [--seconds 600]
+ *                    [--seed N] [--dispatch full|idle] [--max-latency 2]
+ *                    [--fail-rate 0.01] [--defect-rate 0.01] [--interrupt-rate 0.01]
+ *
+ * `--seconds` bounds the submitting phase: when it is up, producers stop
+ * taking new records and the batcher is shut down.
+ */
+import { Cause, Data, Effect, Exit, Fiber } from "effect"
+import { Batcher, BatcherShutdownError } from "effect-dynamic-batcher"
+import type { BatchStats } from "effect-dynamic-batcher"
+import { parseArgs } from "node:util"
+
+// -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+const { values: flags } = parseArgs({
+  options: {
+    records: { type: "string", default: "1000000" },
+    producers: { type: "string", default: "10000" },
+    seconds: { type: "string", default: "600" },
+    seed: { type: "string" },
+    dispatch: { type: "string", default: "full" },
+    "max-latency": { type: "string", default: "2" },
+    "fail-rate": { type: "string", default: "0.01" },
+    "defect-rate": { type: "string", default: "0.01" },
+    "interrupt-rate": { type: "string", default: "0.01" },
+    quiet: { type: "boolean", default: false }
+  },
+  strict: true
+})
+
+const positive = (name: string, text: string, integer: boolean): number => {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+    console.error(`soak: --${name} must be a ${integer ? "non-negative integer" : "non-negative number"}, got ${text}`)
+    process.exit(2)
+  }
+  return value
+}
+
+const RECORDS = positive("records", flags.records, true)
+const PRODUCERS = Math.max(1, positive("producers", flags.producers, true))
+const SECONDS = positive("seconds", flags.seconds, false)
+const SEED = flags.seed === undefined ? (Date.now() % 2 ** 31) : positive("seed", flags.seed, true)
+const MAX_LATENCY = positive("max-latency", flags["max-latency"], false)
+const FAIL_RATE = positive("fail-rate", flags["fail-rate"], false)
+const DEFECT_RATE = positive("defect-rate", flags["defect-rate"], false)
+const INTERRUPT_RATE = positive("interrupt-rate", flags["interrupt-rate"], false)
+const DISPATCH = flags.dispatch === "idle" ? "idle" : "full"
+if (flags.dispatch !== "full" && flags.dispatch !== "idle") {
+  console.error(`soak: --dispatch must be full or idle, got ${flags.dispatch}`)
+  process.exit(2)
+}
+
+/** mulberry32: a small seeded PRNG, so a run's random choices can be replayed. */
+const makeRandom = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+const random = makeRandom(SEED)
+
+// -----------------------------------------------------------------------------
+// bookkeeping, one slot per record id
+// -----------------------------------------------------------------------------
+
+const NOT_ISSUED = 0
+const PENDING = 1
+const OK = 2
+const FAILED = 3
+const DEFECT = 4
+const REJECTED = 5
+const INTERRUPTED = 6
+const WRONG = 7
+const OTHER = 8
+
+/** What each producer got back. */
+const status = new Uint8Array(RECORDS)
+/** How many times process saw each record (saturating). */
+const seen = new Uint8Array(RECORDS)
+/** What process did with each record's batch: OK, FAILED or DEFECT. */
+const outcome = new Uint8Array(RECORDS)
+
+class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly batch: number }> {}
+
+class BatchDefect extends Error {
+  readonly batch: number
+  constructor(batch: number) {
+    super(`soak: batch ${batch} died`)
+    this.batch = batch
+  }
+}
+
+const resultOf = (id: number) => id * 2 + 1
+const costOf = (id: number) => 1 + ((id * 2654435761) >>> 0) % 400
+
+let batches = 0
+let failedRecords = 0
+
+const process_ = (batch: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<number>, BatchFailed> => {
+  const index = batches++
+  const roll = random()
+  const kind = roll < FAIL_RATE ? FAILED : roll < FAIL_RATE + DEFECT_RATE ? DEFECT : OK
+  for (let i = 0; i < batch.length; i++) {
+    const id = batch[i]
+    if (seen[id] < 255) seen[id]++
+    outcome[id] = kind
+  }
+  if (kind !== OK) failedRecords += batch.length
+  const latency = MAX_LATENCY === 0 ? 0 : Math.floor(random() * (MAX_LATENCY + 1))
+  const result: Effect.Effect<ReadonlyArray<number>, BatchFailed> = kind === FAILED
+    ? Effect.fail(new BatchFailed({ batch: index }))
+    : kind === DEFECT
+    ? Effect.die(new BatchDefect(index))
+    : Effect.sync(() => batch.map(resultOf))
+  return latency === 0 ? result : Effect.andThen(Effect.sleep(latency), result)
+}
+
+const classify = (id: number, exit: Exit.Exit<number, unknown>): number => {
+  if (Exit.isSuccess(exit)) return exit.value === resultOf(id) ? OK : WRONG
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "Some") {
+    if (error.value instanceof BatchFailed) return FAILED
+    if (error.value instanceof BatcherShutdownError) return REJECTED
+    return OTHER
+  }
+  const defect = Cause.findDefect(exit.cause)
+  if (defect._tag === "Success" && defect.success instanceof BatchDefect) return DEFECT
+  return OTHER
+}
+
+// -----------------------------------------------------------------------------
+// the run
+// -----------------------------------------------------------------------------
+
+interface Report {
+  readonly stats: BatchStats
+  readonly elapsedMs: number
+  readonly hung: number
+  readonly shutdownMs: number
+}
+
+const main = Effect.gen(function*() {
+  const batcher = yield* Batcher.make({
+    process: process_,
+    maxBatchSize: 256,
+    targetBatchCost: 32_000,
+    batchTimeout: "5 millis",
+    maxQueueSize: 5_000,
+    prefetchBatches: 2,
+    dispatch: DISPATCH
+  })
+  const started = Date.now()
+  const deadline = started + SECONDS * 1000
+  let next = 0
+  let stopIssuing = false
+
+  const submitOne = (id: number): Effect.Effect<void> => {
+    status[id] = PENDING
+    const submit = batcher.submit(id, { cost: costOf(id) })
+    if (random() >= INTERRUPT_RATE) {
+      return Effect.map(Effect.exit(submit), (exit) => {
+        status[id] = classify(id, exit)
+      })
+    }
+    // interrupt this producer's submit at a random moment: at once, after a
+    // scheduler turn, or after up to 100 ms (queued, batched, or in process)
+    const when = random()
+    const pause = when < 0.3 ? Effect.void : when < 0.5 ? Effect.yieldNow : Effect.sleep(Math.floor(random() * 100))
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(submit, { startImmediately: true })
+      yield* pause
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      status[id] = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? INTERRUPTED : classify(id, exit)
+    })
+  }
+
+  const producer = Effect.gen(function*() {
+    while (!stopIssuing && next < RECORDS) {
+      yield* submitOne(next++)
+    }
+  })
+  const producers = yield* Effect.forEach(
+    Array.from({ length: PRODUCERS }),
+    () => Effect.forkChild(producer),
+    { concurrency: 1 }
+  )
+
+  let lastLog = started
+  while (next < RECORDS && Date.now() < deadline) {
+    yield* Effect.sleep("50 millis")
+    if (!flags.quiet && Date.now() - lastLog >= 2000) {
+      lastLog = Date.now()
+      const stats = yield* batcher.stats
+      console.log(`  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`)
+    }
+  }
+  stopIssuing = true
+  // shut down while producers are still submitting
+  const shutdownStarted = Date.now()
+  const shutdown = yield* Effect.timeoutOption(batcher.shutdown, "60 seconds")
+  const shutdownMs = Date.now() - shutdownStarted
+  if (shutdown._tag === "None") console.error("soak: shutdown did not return within 60 s")
+  const joined = yield* Effect.timeoutOption(Fiber.awaitAll(producers), "30 seconds")
+  const hung = joined._tag === "None" ? producers.filter((f) => f.pollUnsafe() === undefined).length : 0
+  const stats = yield* batcher.stats
+  return { stats, elapsedMs: Date.now() - started, hung, shutdownMs } satisfies Report
+}).pipe(Effect.scoped)
+
+console.log(
+  `soak: records=${RECORDS} producers=${PRODUCERS} seconds=${SECONDS} seed=${SEED} dispatch=${DISPATCH} ` +
+    `max-latency=${MAX_LATENCY}ms fail=${FAIL_RATE} defect=${DEFECT_RATE} interrupt=${INTERRUPT_RATE}`
+)
+const report = await Effect.runPromise(main)
+
+// -----------------------------------------------------------------------------
+// accounting
+// -----------------------------------------------------------------------------
+
+const count = new Array<number>(9).fill(0)
+let issued = 0
+let processed = 0
+let duplicated = 0
+let withdrawn = 0
+let dropped = 0
+let lost = 0
+const lostExamples: Array<string> = []
+const lose = (id: number, why: string) => {
+  lost++
+  if (lostExamples.length < 10) lostExamples.push(`record ${id}: ${why}`)
+}
+for (let id = 0; id < RECORDS; id++) {
+  const s = status[id]
+  if (s === NOT_ISSUED) continue
+  issued++
+  count[s]++
+  if (seen[id] > 0) processed++
+  if (seen[id] > 1) duplicated++
+  switch (s) {
+    case PENDING:
+      lose(id, "its producer never got a result")
+      break
+    case INTERRUPTED:
+      if (seen[id] === 0) withdrawn++
+      else dropped++
+      break
+    case REJECTED:
+      if (seen[id] > 0) lose(id, "process saw it, yet its producer got BatcherShutdownError")
+      break
+    case OK:
+    case FAILED:
+    case DEFECT:
+      if (seen[id] === 0) lose(id, "its producer got a result, yet process never saw it")
+      else if (outcome[id] !== s) lose(id, `its producer got ${s}, its batch did ${outcome[id]}`)
+      break
+    case WRONG:
+      lose(id, "its producer got another record's value")
+      break
+    case OTHER:
+      lose(id, "its producer got an unexpected failure")
+      break
+  }
+}
+
+const { stats } = report
+const problems: Array<string> = []
+const expect = (ok: boolean, what: string) => {
+  if (!ok) problems.push(what)
+}
+expect(report.hung === 0, `${report.hung} producers still running after shutdown`)
+expect(stats.queueSize === 0, `stats.queueSize ${stats.queueSize} after shutdown`)
+expect(
+  stats.totalSubmitted === stats.totalCompleted + stats.totalWithdrawn + stats.queueSize,
+  `stats: submitted ${stats.totalSubmitted} != completed ${stats.totalCompleted} + withdrawn ${stats.totalWithdrawn} + queue ${stats.queueSize}`
+)
+expect(stats.totalCompleted === processed, `stats.totalCompleted ${stats.totalCompleted} != ${processed} records process saw`)
+expect(stats.totalBatches === batches, `stats.totalBatches ${stats.totalBatches} != ${batches} process calls`)
+expect(stats.totalFailed === failedRecords, `stats.totalFailed ${stats.totalFailed} != ${failedRecords} records of failed batches`)
+expect(stats.totalFailed <= stats.totalCompleted, "stats.totalFailed > totalCompleted")
+expect(
+  stats.totalWithdrawn <= withdrawn,
+  `stats.totalWithdrawn ${stats.totalWithdrawn} > ${withdrawn} interrupted producers whose record process never saw`
+)
+expect(
+  stats.totalSubmitted === processed + stats.totalWithdrawn,
+  `stats.totalSubmitted ${stats.totalSubmitted} != ${processed} processed + ${stats.totalWithdrawn} withdrawn`
+)
+expect(
+  count[OK] + count[FAILED] + count[DEFECT] + dropped === processed,
+  `succeeded ${count[OK]} + failed ${count[FAILED] + count[DEFECT]} + dropped ${dropped} != ${processed} processed`
+)
+expect(lost === 0, `${lost} records lost`)
+expect(duplicated === 0, `${duplicated} records duplicated`)
+
+const row = (label: string, value: number | string, note = "") =>
+  console.log(`${label.padEnd(12)}${String(value).padStart(10)}${note === "" ? "" : `   ${note}`}`)
+row("submitted", issued, `of ${RECORDS} (${(issued / (report.elapsedMs / 1000)).toFixed(0)} records/s over ${(report.elapsedMs / 1000).toFixed(1)} s)`)
+row("succeeded", count[OK])
+row("failed", count[FAILED] + count[DEFECT], `${count[FAILED]} batch failures, ${count[DEFECT]} defects`)
+row("rejected", count[REJECTED], "BatcherShutdownError: not accepted before the shutdown")
+row(
+  "withdrawn",
+  withdrawn,
+  `interrupted before process: ${stats.totalWithdrawn} accepted (BatchStats.totalWithdrawn), the rest still waiting for room`
+)
+row("dropped", dropped, "interrupted while in process: result dropped")
+row("lost", lost)
+row("duplicated", duplicated)
+console.log(
+  `BatchStats: submitted ${stats.totalSubmitted}, completed ${stats.totalCompleted}, failed ${stats.totalFailed}, ` +
+    `withdrawn ${stats.totalWithdrawn}, batches ${stats.totalBatches} (avg ${stats.avgBatchSize.toFixed(1)} records), ` +
+    `queue ${stats.queueSize}, utilization ${(stats.utilization * 100).toFixed(1)}%; shutdown took ${report.shutdownMs} ms`
+)
+for (const example of lostExamples) console.log(`  lost: ${example}`)
+if (problems.length > 0) {
+  console.log(`soak: FAILED (seed ${SEED})`)
+  for (const p of problems) console.log(`  - ${p}`)
+  process.exit(1)
+}
+console.log("soak: OK — nothing lost, nothing duplicated, counts reconcile with BatchStats")
