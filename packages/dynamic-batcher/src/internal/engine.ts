@@ -82,6 +82,16 @@ export class Engine<Rec, Res, Err> {
 
   private aggregatorWake: ((effect: Effect.Effect<void>) => void) | undefined
   private aggregatorSignaled = false
+  /** The cost of the records in the intake (withdrawn ones included until they leave it). */
+  private intakeCost = 0
+  /**
+   * While the aggregation loop is parked, new records wake it only once the
+   * intake holds this many records or this much cost: before that they could
+   * not change its decision (the open batch would not be full, nor reach
+   * `minBatchSize`). So a burst wakes it once per batch, not once per record.
+   */
+  private wakeAtCount = 1
+  private wakeAtCost = 0
 
   readonly counters = new Counters()
   private readonly clock: Clock.Clock
@@ -108,7 +118,7 @@ export class Engine<Rec, Res, Err> {
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
     this.accept(entry, this.clock.currentTimeMillisUnsafe())
-    this.signalAggregator()
+    this.recordsArrived()
     return true
   }
 
@@ -125,7 +135,7 @@ export class Engine<Rec, Res, Err> {
       const now = this.clock.currentTimeMillisUnsafe()
       while (index < end) this.accept(entries[index++], now)
     }
-    if (index > 0) this.signalAggregator()
+    if (index > 0) this.recordsArrived()
     if (index === entries.length) return undefined
     const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: index, cancelled: false, admission }
     this.waiters.push(waiter)
@@ -158,8 +168,14 @@ export class Engine<Rec, Res, Err> {
     entry.state = QUEUED
     entry.acceptedAt = now
     this.intake.push(entry)
+    this.intakeCost += entry.cost
     this.counters.submitted++
     this.counters.pending++
+  }
+
+  /** Records were accepted: wake the aggregation loop if they can change what it does. */
+  private recordsArrived(): void {
+    if (this.intake.size >= this.wakeAtCount || this.intakeCost >= this.wakeAtCost) this.signalAggregator()
   }
 
   // ---------------------------------------------------------------------------
@@ -208,10 +224,13 @@ export class Engine<Rec, Res, Err> {
       }
       this.telemetry.sync(this.counters)
       if (this.openLive > 0) {
+        this.setWakeThresholds(full)
         const waitMillis = this.openDeadline - now
         return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis }
       }
       if (this.open.length > 0) this.resetOpen()
+      this.wakeAtCount = 1
+      this.wakeAtCost = 0
       return !this.accepting && this.intake.size === 0 ? finished : park
     }
   }
@@ -224,16 +243,36 @@ export class Engine<Rec, Res, Err> {
       const entry = this.intake.peek()
       if (entry.state === WITHDRAWN) {
         this.intake.shift()
+        this.intakeCost -= entry.cost
         continue
       }
       if (this.openLive > 0 && this.openCost + entry.cost > targetBatchCost) return true
       this.intake.shift()
+      this.intakeCost -= entry.cost
       entry.state = OPEN
       this.open.push(entry)
       this.openCost += entry.cost
       if (++this.openLive === 1) this.openDeadline = now + this.tuning.batchTimeoutMs
     }
     return true
+  }
+
+  /**
+   * Before parking with an open batch: new records matter once they could
+   * fill it (by size or cost) or, with "idle" dispatch and a free processor,
+   * bring it to `minBatchSize`. A full batch waits for room, not records.
+   */
+  private setWakeThresholds(full: boolean): void {
+    if (full) {
+      this.wakeAtCount = Number.POSITIVE_INFINITY
+      this.wakeAtCost = Number.POSITIVE_INFINITY
+      return
+    }
+    const { dispatch, maxBatchSize, minBatchSize, targetBatchCost } = this.tuning
+    this.wakeAtCount = dispatch === "idle" && this.processorIdle
+      ? Math.min(maxBatchSize, minBatchSize) - this.openLive
+      : maxBatchSize - this.openLive
+    this.wakeAtCost = targetBatchCost - this.openCost
   }
 
   private dueToSeal(full: boolean, now: number): boolean {
@@ -411,6 +450,7 @@ export class Engine<Rec, Res, Err> {
     this.open.forEach(settle)
     this.resetOpen()
     this.intake.drain().forEach(settle)
+    this.intakeCost = 0
     for (let taken = Queue.takeUnsafe(this.handoff); taken !== undefined && Exit.isSuccess(taken);) {
       taken.value.forEach(settle)
       taken = Queue.takeUnsafe(this.handoff)
