@@ -24,6 +24,16 @@ import { nameVariable, tuningConfig } from "./internal/config.ts"
 import type { DispatchPolicy, TuningInput } from "./internal/options.ts"
 
 /**
+ * When a batch goes to `process`: `"full"` (when full, on timeout, or on
+ * shutdown) or `"idle"` (also whenever the processor is free and the batch
+ * holds at least `minBatchSize` records). See `Options.dispatch`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type { DispatchPolicy }
+
+/**
  * The batcher's errors, also exported at the top level of the package.
  *
  * @category errors
