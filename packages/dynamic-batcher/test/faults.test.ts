@@ -716,3 +716,5 @@ describe("faults: producers waiting for room", () => {
       assert.deepStrictEqual(yield* Fiber.join(all), [10, 20, 30, 40])
     }))
 })
+
+

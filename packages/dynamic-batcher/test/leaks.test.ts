@@ -6,7 +6,7 @@
  * with it, else it is switched on at run time through V8's flags.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import v8 from "node:v8"
 import vm from "node:vm"
@@ -175,6 +175,17 @@ describe("leaks", () => {
           yield* batcher.offerAll([1, 2, 3])
           yield* Effect.sleep("3 millis")
           return yield* Effect.fail("the program failed")
+        })
+      ],
+      [
+        "a statsChanges subscriber (detached) ends when the batcher closes",
+        Effect.gen(function*() {
+          const batcher = yield* Batcher.make({
+            process: (batch: ReadonlyArray<number>) => Effect.succeed(batch),
+            batchTimeout: "1 millis"
+          })
+          yield* Effect.forkDetach(Stream.runDrain(batcher.statsChanges))
+          yield* batcher.submitAll([1, 2, 3])
         })
       ],
       [
