@@ -726,6 +726,86 @@ const runIdle = (spec: IdleSpec) =>
   }).pipe(Effect.scoped)
 
 // -----------------------------------------------------------------------------
+// timeliness: no record waits longer than batchTimeout for a free processor
+// -----------------------------------------------------------------------------
+
+interface TimelySpec {
+  readonly arrivals: ReadonlyArray<{ readonly at: number; readonly costs: ReadonlyArray<number> }>
+  readonly maxBatchSize: number
+  readonly minBatchSize: number
+  readonly targetBatchCost: number
+  readonly batchTimeout: number
+  readonly maxQueueSize: number
+  readonly prefetchBatches: number
+  readonly dispatch: "full" | "idle"
+}
+
+const timelyArb: fc.Arbitrary<TimelySpec> = fc
+  .record({
+    arrivals: fc.array(
+      fc.record({ at: fc.integer({ min: 0, max: 60 }), costs: fc.array(costArb, { minLength: 1, maxLength: 4 }) }),
+      { minLength: 1, maxLength: 80, size: "large" }
+    ),
+    maxBatchSize: fc.integer({ min: 1, max: 64 }),
+    minBatchSizeSeed: fc.integer({ min: 1, max: 64 }),
+    targetBatchCost: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 5, max: 500 }).map((n) => n / 10)),
+    batchTimeout: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 25 })),
+    maxQueueSize: fc.integer({ min: 1, max: 64 }),
+    prefetchBatches: fc.integer({ min: 1, max: 4 }),
+    dispatch: fc.constantFrom<"full" | "idle">("full", "idle")
+  })
+  .map(({ minBatchSizeSeed, ...rest }) => ({ ...rest, minBatchSize: 1 + ((minBatchSizeSeed - 1) % rest.maxBatchSize) }))
+
+/**
+ * With an instant process the processor is always free, so every record must
+ * be delivered at most batchTimeout after it was submitted (at once with
+ * batchTimeout 0): a full batch goes at once, any other one at the latest
+ * when the timeout of its first record expires. A lost wake-up of the
+ * aggregation loop shows up here as a record that waits longer.
+ */
+const runTimely = (spec: TimelySpec) =>
+  Effect.gen(function*() {
+    const batcher = yield* Batcher.make({
+      process: (batch: ReadonlyArray<number>) => Effect.succeed(batch.map((i) => i + 1000)),
+      dispatch: spec.dispatch,
+      minBatchSize: spec.minBatchSize,
+      batchTimeout: spec.batchTimeout,
+      maxBatchSize: spec.maxBatchSize,
+      targetBatchCost: spec.targetBatchCost,
+      maxQueueSize: spec.maxQueueSize,
+      prefetchBatches: spec.prefetchBatches
+    }).pipe(Effect.orDie)
+    let nextId = 0
+    const producers = yield* Effect.forEach(spec.arrivals, ({ at, costs }) => {
+      const ids = costs.map(() => nextId++)
+      const call = costs.length === 1
+        ? Effect.map(batcher.submit(ids[0], { cost: costs[0] }), (r) => [r])
+        : batcher.submitAll(ids, { costs })
+      return Effect.map(
+        Effect.forkChild(Effect.andThen(Effect.sleep(at), call)),
+        (fiber) => ({ at, ids, fiber })
+      )
+    })
+    const last = Math.max(...spec.arrivals.map((a) => a.at))
+    yield* settle()
+    for (let now = 0; now <= last + spec.batchTimeout + 1; now++) {
+      for (const p of producers) {
+        if (p.at + spec.batchTimeout <= now && !isDone(p.fiber)) {
+          return [`t=${now}: records ${p.ids} submitted at t=${p.at} still waiting (batchTimeout ${spec.batchTimeout})`]
+        }
+      }
+      if (producers.every((p) => isDone(p.fiber))) break
+      yield* TestClock.adjust(1)
+      yield* settle()
+    }
+    for (const p of producers) {
+      const results = yield* Fiber.join(p.fiber).pipe(Effect.orDie)
+      if (JSON.stringify(results) !== JSON.stringify(p.ids.map((i) => i + 1000))) return [`wrong results for ${p.ids}`]
+    }
+    return []
+  }).pipe(Effect.scoped)
+
+// -----------------------------------------------------------------------------
 // the properties
 // -----------------------------------------------------------------------------
 
@@ -767,6 +847,10 @@ describe("property", () => {
       }
       return checkCase(run)
     }, MAIN_RUNS)
+  }, 120_000)
+
+  it("no record waits longer than batchTimeout while the processor is free", async () => {
+    await assertProperty("timeliness", timelyArb, (spec) => runEffect(runTimely(spec)))
   }, 120_000)
 
   it("dispatch \"idle\" never lets a free processor wait for the batch timeout", async () => {
