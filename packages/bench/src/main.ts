@@ -9,6 +9,7 @@
  *   --peers=a,b        only these peers (names as in the table)
  *   --runs=N           measured runs per cell (default 5; W5 scales its own)
  *   --library=PATH     benchmark another checkout's src/index.ts as "ours"
+ *   --label=TEXT       a note for the JSON and the table heading (e.g. the library commit)
  *   --out=PATH         where to write the JSON (default results/latest.json,
  *                      results/smoke.json with --smoke)
  *
@@ -158,6 +159,7 @@ const meta = {
   commit: git("rev-parse", "HEAD"),
   libraryDirty: library === undefined ? git("status", "--porcelain", "--", "../dynamic-batcher/src") !== "" : undefined,
   library: library ?? "workspace effect-dynamic-batcher",
+  label: flags.get("label") || undefined,
   sizes,
   wallSeconds: (performance.now() - started) / 1000
 }
@@ -166,7 +168,8 @@ mkdirSync(path.dirname(out), { recursive: true })
 writeFileSync(out, `${JSON.stringify({ meta, floors, cells: results }, null, 2)}\n`)
 
 const lines = [
-  `## ${smoke ? "Smoke run" : "Results"}: node ${process.version}, ${meta.cores} cores (${meta.cpu}), ${meta.date.slice(0, 10)}`,
+  `## ${smoke ? "Smoke run" : "Results"}: node ${process.version}, ${meta.cores} cores (${meta.cpu}), ${meta.date.slice(0, 10)}` +
+    (meta.label ? `, ${meta.label}` : ""),
   "",
   resultsTable(results, runsLabel, w5Keys),
   ""
