@@ -1,5 +1,7 @@
 /**
- * `pnpm --filter effect-dynamic-batcher-bench profile W1 ours-full [bulk|submit] [--runs=N] [--library=PATH] [--top=N] [--heap]`
+ * `pnpm --filter effect-dynamic-batcher-bench profile W1 ours-full [bulk|submit] [--size=N] [--runs=N] [--library=PATH] [--top=N] [--heap]`
+ *
+ * `--size` picks a W5 size (e.g. `profile W4 ours-full bulk --size=1000000`).
  *
  * Runs one bench cell in a child with `--cpu-prof`, writes the profile under
  * `profiles/`, then prints the hottest functions by self time, and self time
@@ -25,8 +27,9 @@ const flags = new Map(process.argv.slice(2).filter((a) => a.startsWith("--")).ma
   return [name, value.join("=")] as const
 }))
 const [workload = "W1", peer = "ours-full", via = workload === "W1b" ? "bulk" : "submit"] = args
+const size = flags.has("size") ? Number(flags.get("size")) : undefined
 const spec = makePlan(benchSizes, peers).cells.find((c) =>
-  c.group === workload && c.peer === peer && c.via === via
+  c.workload === workload && c.peer === peer && c.via === via && (size === undefined ? c.group === workload : c.size === size)
 )
 if (spec === undefined) {
   console.error(`no cell ${workload} ${peer} ${via}`)

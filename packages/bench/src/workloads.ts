@@ -116,9 +116,10 @@ const withBatcher = <A>(
 ): Promise<A> =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(peer.make<number, number>(process, peerOptions), body)))
 
-const needBulk = <B extends { readonly offerAll?: unknown }>(peer: Peer, batcher: B): NonNullable<B["offerAll"]> => {
-  if (batcher.offerAll === undefined) throw new Error(`${peer.name} has no bulk path`)
-  return batcher.offerAll as NonNullable<B["offerAll"]>
+/** The peer's bulk path (`offerAll` / `submitMany`), or an error if it has none. */
+const needBulk = <F>(peer: Peer, bulk: F | undefined): F => {
+  if (bulk === undefined) throw new Error(`${peer.name} has no bulk path`)
+  return bulk
 }
 
 const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
@@ -161,7 +162,7 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
     case "W1b":
       return withBatcher(peer, doubleEffect, options(spec.windowMs, size), (batcher) =>
         Effect.gen(function*() {
-          const offerAll = needBulk(peer, batcher)
+          const offerAll = needBulk(peer, batcher.offerAll)
           const records = range(size)
           const start = performance.now()
           const deferreds = yield* offerAll(records)
@@ -237,7 +238,7 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
             gate.open()
             results = yield* Fiber.join(fiber)
           } else {
-            const deferreds = yield* needBulk(peer, batcher)(records)
+            const deferreds = yield* needBulk(peer, batcher.offerAll)(records)
             yield* Effect.sleep(20)
             after = heapUsed()
             gate.open()
@@ -308,7 +309,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
 
     case "W1b":
       return withPromiseBatcher(peer, doublePromise, options(spec.windowMs, size), async (batcher) => {
-        const submitMany = needBulk(peer, { offerAll: batcher.submitMany })
+        const submitMany = needBulk(peer, batcher.submitMany)
         const records = range(size)
         const start = performance.now()
         const results = await Promise.all(await submitMany(records))
@@ -364,7 +365,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
         const before = heapUsed()
         const pending = spec.via === "submit"
           ? records.map((record) => batcher.submit(record))
-          : await needBulk(peer, { offerAll: batcher.submitMany })(records)
+          : await needBulk(peer, batcher.submitMany)(records)
         await sleep(20)
         const after = heapUsed()
         gate.open()
