@@ -664,6 +664,7 @@ const runPacking = (spec: PackingSpec) =>
 interface IdleSpec {
   readonly arrivals: ReadonlyArray<{ readonly at: number; readonly cost: number }>
   readonly maxBatchSize: number
+  readonly minBatchSize: number
   readonly targetBatchCost: number
   readonly maxQueueSize: number
   readonly prefetchBatches: number
@@ -680,27 +681,35 @@ const idleArb: fc.Arbitrary<IdleSpec> = fc.record({
   targetBatchCost: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 5, max: 500 }).map((n) => n / 10)),
   maxQueueSize: fc.integer({ min: 1, max: 64 }),
   prefetchBatches: fc.integer({ min: 1, max: 4 }),
-  latencies: fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 1, maxLength: 6 })
-})
+  latencies: fc.array(fc.integer({ min: 0, max: 10 }), { minLength: 1, maxLength: 6 }),
+  minBatchSizeSeed: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 64 }))
+}).map(({ minBatchSizeSeed, ...rest }) => ({ ...rest, minBatchSize: 1 + ((minBatchSizeSeed - 1) % rest.maxBatchSize) }))
 
 /**
- * With dispatch "idle" and minBatchSize 1, a free processor never waits for
- * the (one hour) batchTimeout: every result is delivered by the last arrival
- * plus the time process itself took.
+ * With dispatch "idle" a free processor never waits for the (one hour)
+ * batchTimeout while the queue holds a batch's worth: whenever nothing is in
+ * process and every fiber has settled, fewer than minBatchSize records are
+ * waiting. With minBatchSize 1 that means every result is delivered by the
+ * last arrival plus the time process itself took.
  */
 const runIdle = (spec: IdleSpec) =>
   Effect.gen(function*() {
     let busy = 0
     let calls = 0
+    let inFlight = 0
     const batcher = yield* Batcher.make({
       process: (batch: ReadonlyArray<number>) => {
         const latency = spec.latencies[calls++ % spec.latencies.length]
         busy += latency
-        const result = Effect.succeed(batch.map((i) => i + 1000))
+        inFlight = batch.length
+        const result = Effect.sync(() => {
+          inFlight = 0
+          return batch.map((i) => i + 1000)
+        })
         return latency === 0 ? result : Effect.andThen(Effect.sleep(latency), result)
       },
       dispatch: "idle",
-      minBatchSize: 1,
+      minBatchSize: spec.minBatchSize,
       batchTimeout: "1 hour",
       maxBatchSize: spec.maxBatchSize,
       targetBatchCost: spec.targetBatchCost,
@@ -710,15 +719,25 @@ const runIdle = (spec: IdleSpec) =>
     const producers = yield* Effect.forEach(spec.arrivals, ({ at, cost }, i) =>
       Effect.forkChild(Effect.andThen(Effect.sleep(at), batcher.submit(i, { cost }))))
     const lastArrival = Math.max(...spec.arrivals.map((a) => a.at))
-    let now = 0
     yield* settle()
-    while (!producers.every(isDone)) {
+    for (let now = 0; !producers.every(isDone); now++) {
+      const stats = Effect.runSync(batcher.stats)
+      if (inFlight === 0 && stats.queueSize >= spec.minBatchSize) {
+        return [`t=${now}: the processor is free, yet ${stats.queueSize} records (minBatchSize ${spec.minBatchSize}) wait`]
+      }
       if (now > lastArrival + busy) {
-        return [`t=${now}: results still pending after the last arrival (${lastArrival}) + process time (${busy})`]
+        if (spec.minBatchSize === 1) {
+          return [`t=${now}: results still pending after the last arrival (${lastArrival}) + process time (${busy})`]
+        }
+        break // the last records may be fewer than minBatchSize: they go on the timeout or at shutdown
       }
       yield* TestClock.adjust(1)
-      now++
       yield* settle()
+    }
+    const shutdown = yield* Effect.forkChild(batcher.shutdown)
+    for (let steps = 0; !isDone(shutdown); steps++) {
+      if (steps > 10_000) return ["shutdown never finished"]
+      yield* TestClock.adjust(5)
     }
     const results = yield* Fiber.joinAll(producers).pipe(Effect.orDie)
     if (JSON.stringify(results) !== JSON.stringify(spec.arrivals.map((_, i) => i + 1000))) return ["wrong results"]
@@ -853,7 +872,7 @@ describe("property", () => {
     await assertProperty("timeliness", timelyArb, (spec) => runEffect(runTimely(spec)))
   }, 120_000)
 
-  it("dispatch \"idle\" never lets a free processor wait for the batch timeout", async () => {
+  it("dispatch \"idle\": a free processor never waits for the batch timeout while minBatchSize records are queued", async () => {
     await assertProperty("idle dispatch", idleArb, (spec) => runEffect(runIdle(spec)))
   }, 120_000)
 
