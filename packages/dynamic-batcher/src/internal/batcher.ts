@@ -55,20 +55,22 @@ export const make = <Rec, Res, E = never, R = never>(
     const publishStats = () => {
       if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
     }
-    const aggregator = yield* Effect.forkScoped(supervise(aggregationLoop(engine)))
-    const processor = yield* Effect.forkScoped(
-      Effect.ensuring(
-        supervise(processingLoop(engine, options.process, tuning.name, publishStats)),
-        Effect.suspend(() => {
-          publishStats()
-          return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
-        })
-      )
+    // Announces the end to statsChanges subscribers and to whoever awaits the drain.
+    const stopped = Effect.suspend(() => {
+      publishStats()
+      return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
+    })
+    // The loops are detached and stopped by the finalizer below, not by the scope's
+    // fiber interruption: a graceful drain must let them finish, and a `process`
+    // that ignores interruption must not keep the scope from closing.
+    const aggregator = yield* Effect.forkDetach(supervise(aggregationLoop(engine)))
+    const processor = yield* Effect.forkDetach(
+      Effect.ensuring(supervise(processingLoop(engine, options.process, tuning.name, publishStats)), stopped)
     )
-    const stopped = Deferred.await(engine.stopped)
+    const drained = Deferred.await(engine.stopped)
     const timeoutMs = tuning.shutdownTimeoutMs
-    const awaitStopped = timeoutMs === undefined ? stopped : Effect.flatMap(
-      Effect.timeoutOption(stopped, timeoutMs),
+    const awaitStopped = timeoutMs === undefined ? drained : Effect.flatMap(
+      Effect.timeoutOption(drained, timeoutMs),
       Option.match({
         onSome: () => Effect.void,
         onNone: () =>
@@ -76,7 +78,8 @@ export const make = <Rec, Res, E = never, R = never>(
             engine.abandon(Cause.fail(shutdownError(`shutdownTimeout of ${timeoutMs} ms expired`)))
             aggregator.interruptUnsafe()
             processor.interruptUnsafe()
-            return Effect.asVoid(Fiber.awaitAll([aggregator, processor]))
+            // Every record is settled now; the processor ends whenever its `process` yields.
+            return Effect.andThen(Fiber.await(aggregator), stopped)
           })
       })
     )
@@ -87,7 +90,7 @@ export const make = <Rec, Res, E = never, R = never>(
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
           engine.beginShutdown()
-          return inside ? Effect.void : awaitStopped
+          return inside.has(engine) ? Effect.void : awaitStopped
         }))
     )
     yield* Effect.addFinalizer(() => batcher.shutdown)

@@ -12,11 +12,12 @@ import { Context, Effect, Exit, Queue } from "effect"
 import type { Batch, Engine } from "./engine.ts"
 
 /**
- * True inside a `process` call (and fibers it forks). `shutdown` reads it to
- * start the shutdown without waiting for itself.
+ * The engines whose `process` call the current fiber runs in (or was forked
+ * from). A batcher's `shutdown` reads it to start its own shutdown without
+ * waiting for itself; any other batcher's shutdown still waits.
  */
-export const InsideProcess = Context.Reference<boolean>("effect-dynamic-batcher/InsideProcess", {
-  defaultValue: () => false
+export const InsideProcess = Context.Reference<ReadonlySet<object>>("effect-dynamic-batcher/InsideProcess", {
+  defaultValue: () => new Set()
 })
 
 /** Fills and seals batches until shutdown has sealed every accepted record. */
@@ -45,6 +46,7 @@ export const processingLoop = <Rec, Res, E, R>(
   afterBatch: () => void
 ): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {
+    const inside = new Set(yield* InsideProcess).add(engine)
     for (;;) {
       engine.processorWaiting()
       const taken = yield* Effect.exit(Queue.take(engine.handoff))
@@ -55,7 +57,7 @@ export const processingLoop = <Rec, Res, E, R>(
       for (let i = 0; i < batch.length; i++) records[i] = batch[i].record
       const exit = yield* Effect.exit(
         Effect.suspend(() => process(records)).pipe(
-          Effect.provideService(InsideProcess, true),
+          Effect.provideService(InsideProcess, inside),
           Effect.withSpan("Batcher.process", {
             links: producerLinks(batch),
             attributes: {
