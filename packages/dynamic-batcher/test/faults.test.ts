@@ -667,6 +667,27 @@ describe("shutdownTimeout", () => {
     }))
 })
 
+// Regression test for BUG-2 (found by the greedy-packing property, fixed in b2e107c).
+describe("faults: a tiny queue does not cut batches short (BUG-2)", () => {
+  it.effect("a producer waiting for room keeps filling the open batch before its timeout (BUG-2)", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder(times10)
+      const batcher = yield* Batcher.make({
+        process,
+        maxQueueSize: 1,
+        maxBatchSize: 4,
+        targetBatchCost: 3,
+        prefetchBatches: 1,
+        batchTimeout: "1 millis"
+      })
+      const deferreds = yield* Effect.forkChild(batcher.offerAll([0, 1, 2, 3], { costs: [1, 0, 1, 1] }))
+      yield* settle()
+      // the batch is full (cost 3) with all four records: it must go now, before its 1 ms timeout
+      assert.deepStrictEqual(batches, [[0, 1, 2, 3]])
+      assert.isTrue(isDone(deferreds))
+    }))
+})
+
 // Regression test for BUG-1 (found by this suite, fixed in 4be9298).
 describe("faults: interruption at every scheduler yield point (BUG-1)", () => {
   /**
@@ -716,5 +737,4 @@ describe("faults: producers waiting for room", () => {
       assert.deepStrictEqual(yield* Fiber.join(all), [10, 20, 30, 40])
     }))
 })
-
 
