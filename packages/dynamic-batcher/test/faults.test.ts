@@ -738,3 +738,72 @@ describe("faults: producers waiting for room", () => {
     }))
 })
 
+// Regression tests for BUG-3 (found by this suite, fixed in 647bddf).
+describe("faults: shutdown of one batcher from inside another batcher's process (BUG-3)", () => {
+  it.effect("another batcher's shutdown called inside process still waits for that batcher's records (BUG-3)", () =>
+    Effect.gen(function*() {
+      const { batches: innerBatches, process: innerProcess } = recorder(times10)
+      const inner = yield* Batcher.make({ process: innerProcess, batchTimeout: "1 hour" })
+      const pending = yield* inner.offer(7)
+      let doneAfterShutdown: boolean | undefined
+      const outer = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          Effect.andThen(
+            inner.shutdown,
+            Effect.sync(() => {
+              doneAfterShutdown = Deferred.isDoneUnsafe(pending)
+              return batch
+            })
+          ),
+        batchTimeout: 0
+      })
+      yield* outer.submit(1)
+      // inner.shutdown must return only once inner delivered every accepted record
+      assert.isTrue(doneAfterShutdown, "inner.shutdown returned before inner's record was delivered")
+      assert.deepStrictEqual(innerBatches, [[7]])
+      assert.strictEqual(yield* Deferred.await(pending), 70)
+    }))
+
+  it.effect("a batcher scoped inside another batcher's process drains when that scope closes (BUG-3)", () =>
+    Effect.gen(function*() {
+      const outer = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          Effect.scoped(Effect.gen(function*() {
+            const inner = yield* Batcher.make({ process: times10, batchTimeout: "1 hour" })
+            return yield* inner.offerAll(batch)
+          })).pipe(
+            // the inner scope is closed here: every record must have its result (-2: none, so no hang)
+            Effect.flatMap((deferreds) => Effect.forEach(deferreds, Deferred.poll)),
+            Effect.flatMap((polled) =>
+              Effect.forEach(polled, (result) =>
+                result._tag === "None"
+                  ? Effect.succeed(-2)
+                  : Effect.map(Effect.exit(result.value), (exit) => (Exit.isSuccess(exit) ? exit.value : -1)))
+            )
+          ),
+        batchTimeout: 0
+      })
+      // every record the inner batcher accepted is processed when its scope closes
+      assert.deepStrictEqual(yield* outer.submitAll([1, 2, 3]), [10, 20, 30])
+    }))
+})
+
+// Regression test for BUG-4 (found by this suite, fixed in 647bddf).
+describe("shutdownTimeout: a process that ignores interruption (BUG-4)", () => {
+  it.effect("closing the scope returns after shutdownTimeout even if process is uninterruptible and never returns (BUG-4)", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const batcher = yield* Batcher.make({
+        process: (_: ReadonlyArray<number>) => Effect.uninterruptible(Effect.never),
+        batchTimeout: 0,
+        shutdownTimeout: "100 millis"
+      }).pipe(Scope.provide(scope))
+      const producer = yield* Effect.forkChild(batcher.submit(1))
+      yield* settle()
+      const close = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("100 millis")
+      yield* settle()
+      assert.isTrue(isDone(close), "Scope.close still running after shutdownTimeout")
+      assert.instanceOf(errorOf(yield* Fiber.await(producer)), BatcherShutdownError)
+    }))
+})
