@@ -388,6 +388,41 @@ describe("faults: producer interrupted", () => {
       assert.strictEqual((yield* batcher.stats).totalBatches, 4)
     }))
 
+  for (const api of ["offerAll", "submitAll"] as const) {
+    it.effect(`${api} interrupted while waiting for room withdraws the records it already had accepted`, () =>
+      Effect.gen(function*() {
+        const gate = makeGate()
+        const { batches, process } = recorder((batch, index) =>
+          index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch)
+        )
+        const batcher = yield* Batcher.make({
+          process,
+          maxBatchSize: 1,
+          prefetchBatches: 1,
+          maxQueueSize: 2,
+          batchTimeout: "1 hour"
+        })
+        const first = yield* Effect.forkChild(batcher.submitAll([1, 2, 3]))
+        yield* waitUntil("1 in process", () => batches.length === 1)
+        // 2 sealed, 3 open; the queue takes 10 and 11, then 12 and 13 wait for room
+        const waiting = yield* Effect.forkChild(
+          api === "offerAll" ? Effect.asVoid(batcher.offerAll([10, 11, 12, 13])) : Effect.asVoid(batcher.submitAll([10, 11, 12, 13]))
+        )
+        yield* settle()
+        assert.strictEqual((yield* batcher.stats).totalSubmitted, 5)
+        assert.isFalse(isDone(waiting))
+        yield* Fiber.interrupt(waiting)
+        yield* gate.open
+        assert.deepStrictEqual(yield* Fiber.join(first), [10, 20, 30])
+        const tail = yield* Effect.forkChild(batcher.submit(4))
+        assert.strictEqual(yield* Fiber.join(tail), 40)
+        assert.deepStrictEqual(batches, [[1], [2], [3], [4]])
+        const stats = yield* batcher.stats
+        assert.strictEqual(stats.totalWithdrawn, 2, "10 and 11 were accepted, then withdrawn")
+        assertStatsAddUp(stats)
+      }))
+  }
+
   it.effect("an interrupted submitAll withdraws its records that did not reach process", () =>
     Effect.gen(function*() {
       const gate = makeGate()
