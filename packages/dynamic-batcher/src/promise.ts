@@ -159,10 +159,13 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   /** Starts the loops. Rejects with `BatcherAlreadyRunningError` when already running. */
   start(): Promise<void> {
     if (this.running !== undefined) return Promise.reject(new BatcherAlreadyRunningError())
+    // Starting is synchronous (it only validates and forks the loops), so the
+    // batcher is running, or start has failed, before this call returns.
     const scope = Scope.makeUnsafe()
-    return Effect.runPromise(Scope.provide(internal.make(this.options), scope)).then((batcher) => {
-      this.running = { batcher, engine: batcher.engine, scope }
-    })
+    const started = Effect.runSyncExit(Scope.provide(internal.make(this.options), scope))
+    if (Exit.isFailure(started)) return Promise.reject(Cause.squash(started.cause))
+    this.running = { batcher: started.value, engine: started.value.engine, scope }
+    return Promise.resolve()
   }
 
   /**

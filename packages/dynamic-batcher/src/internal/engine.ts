@@ -12,17 +12,21 @@
  *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
  */
 import type { Clock } from "effect"
-import { Cause, Deferred, Effect, Exit, Queue } from "effect"
+import { Cause, Deferred, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import { BatchStats } from "../BatchStats.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
+import { Signal } from "./signal.ts"
 import type { Tuning } from "./options.ts"
 import { Counters } from "./telemetry.ts"
 import type { Telemetry } from "./telemetry.ts"
 
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
 export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
+
+/** What the records of a settled batch get: one result each, or the failure all of them get. */
+export type Outcome<Res, Err> = ReadonlyArray<Res> | Exit.Exit<never, Err>
 
 /** How a producer that waits for room hears back. */
 export interface Admission {
@@ -48,9 +52,12 @@ export type AggregatorNext =
   | { readonly _tag: "Park" }
   /** Wait for a signal, or until the open batch's deadline. */
   | { readonly _tag: "ParkUntil"; readonly millis: number }
+  /** A batch was sealed and processed inline: step again. */
+  | { readonly _tag: "Continue" }
 
 const finished: AggregatorNext = { _tag: "Finished" }
 const park: AggregatorNext = { _tag: "Park" }
+const continueStep: AggregatorNext = { _tag: "Continue" }
 
 export class Engine<Rec, Res, Err> {
   readonly tuning: Tuning
@@ -80,8 +87,12 @@ export class Engine<Rec, Res, Err> {
    */
   private idleSince: number
 
-  private aggregatorWake: ((effect: Effect.Effect<void>) => void) | undefined
-  private aggregatorSignaled = false
+  /** Wakes the aggregation loop: records arrived, room freed, the processor went idle, shutdown. */
+  readonly aggregatorSignal = new Signal()
+  /** Wakes the processing loop: a batch was sealed, or the handoff ended. */
+  readonly processorSignal = new Signal()
+  /** Set once the processing loop took the end of the handoff. */
+  handoffEnded = false
   /** The cost of the records in the intake (withdrawn ones included until they leave it). */
   private intakeCost = 0
   /**
@@ -184,26 +195,8 @@ export class Engine<Rec, Res, Err> {
 
   /** Wakes the aggregation loop, or makes its next park return at once. */
   signalAggregator(): void {
-    const wake = this.aggregatorWake
-    if (wake !== undefined) {
-      this.aggregatorWake = undefined
-      wake(Effect.void)
-    } else {
-      this.aggregatorSignaled = true
-    }
+    this.aggregatorSignal.notify()
   }
-
-  /** Suspends the aggregation loop until `signalAggregator`. */
-  readonly parkAggregator: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.aggregatorSignaled) {
-      this.aggregatorSignaled = false
-      return resume(Effect.void)
-    }
-    this.aggregatorWake = resume
-    return Effect.sync(() => {
-      if (this.aggregatorWake === resume) this.aggregatorWake = undefined
-    })
-  })
 
   /**
    * One aggregation step at time `now`: fill the open batch from the queue,
@@ -212,14 +205,17 @@ export class Engine<Rec, Res, Err> {
    */
   aggregate(): AggregatorNext {
     const now = this.clock.currentTimeMillisUnsafe()
-    this.aggregatorSignaled = false
+    this.aggregatorSignal.clear()
     if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
     for (;;) {
       let full = this.fill(now)
       // Room freed by filling admits waiting producers, whose records may fill further.
       while (this.admitWaiters(now) && !full) full = this.fill(now)
       if (this.openLive > 0 && this.dueToSeal(full, now) && !Queue.isFullUnsafe(this.handoff)) {
-        this.seal()
+        // A sealed batch that woke the processor was processed inline, and its
+        // producers may have submitted again: return to the loop, which yields
+        // now and then, rather than loop here unboundedly.
+        if (this.seal()) return continueStep
         continue
       }
       this.telemetry.sync(this.counters)
@@ -281,7 +277,8 @@ export class Engine<Rec, Res, Err> {
         Queue.sizeUnsafe(this.handoff) === 0)
   }
 
-  private seal(): void {
+  /** Hands the open batch to the processor; returns whether that woke it (and it ran inline). */
+  private seal(): boolean {
     const batch: Batch<Rec, Res, Err> = this.openLive === this.open.length ? this.open : this.open.filter(isPending)
     for (let i = 0; i < batch.length; i++) batch[i].state = SEALED
     Queue.offerUnsafe(this.handoff, batch)
@@ -289,6 +286,7 @@ export class Engine<Rec, Res, Err> {
     this.open = []
     this.openLive = 0
     this.openCost = 0
+    return this.processorSignal.notify()
   }
 
   private resetOpen(): void {
@@ -323,7 +321,13 @@ export class Engine<Rec, Res, Err> {
   // processing
   // ---------------------------------------------------------------------------
 
-  /** The processing loop is about to wait for a batch. */
+  /** The aggregation loop sealed every accepted record after shutdown: no batch will follow. */
+  endHandoff(): void {
+    Queue.endUnsafe(this.handoff)
+    this.processorSignal.notify()
+  }
+
+  /** The processing loop is about to park: with an empty handoff, it is idle. */
   processorWaiting(): void {
     if (Queue.sizeUnsafe(this.handoff) === 0) {
       this.processorIdle = true
@@ -332,14 +336,25 @@ export class Engine<Rec, Res, Err> {
   }
 
   /**
-   * The processing loop took `batch`: the records still pending go in flight
-   * (withdrawn ones are dropped here, so `process` never sees them). Returns
-   * the records to process, possibly none.
+   * Takes the next sealed batch that still has records, if one is ready, and
+   * puts its records in flight (withdrawn ones are dropped here, so `process`
+   * never sees them). Sets `handoffEnded` when the handoff has ended.
    */
-  startBatch(batch: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
-    this.signalAggregator()
-    const live = batch.filter(isPending)
-    if (live.length === 0) return live
+  takeBatch(): Batch<Rec, Res, Err> | undefined {
+    for (;;) {
+      const taken = Queue.takeUnsafe(this.handoff)
+      if (taken === undefined) return undefined
+      if (Exit.isFailure(taken)) {
+        this.handoffEnded = true
+        return undefined
+      }
+      this.signalAggregator()
+      const live = taken.value.filter(isPending)
+      if (live.length > 0) return this.startBatch(live)
+    }
+  }
+
+  private startBatch(live: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
     const now = this.clock.currentTimeMillisUnsafe()
     this.counters.idleMs += now - this.idleSince
     let cost = 0
@@ -357,11 +372,13 @@ export class Engine<Rec, Res, Err> {
   }
 
   /**
-   * `process` ran `batch` and exited with `exit`: update the stats and
-   * metrics, then deliver every record's result exactly once.
+   * `process` ran `batch` and exited with `exit`: updates the stats and
+   * metrics, and returns what its records get (their results, or the failure
+   * every one of them gets) for `deliver`. Returns undefined when the batch
+   * was abandoned meanwhile: every record already has its result.
    */
-  finishBatch(batch: Batch<Rec, Res, Err>, exit: Exit.Exit<ReadonlyArray<Res>, Err>): void {
-    if (this.inFlight !== batch) return // abandoned meanwhile: every record already has its result
+  settleBatch(batch: Batch<Rec, Res, Err>, exit: Exit.Exit<ReadonlyArray<Res>, Err>): Outcome<Res, Err> | undefined {
+    if (this.inFlight !== batch) return undefined
     const now = this.clock.currentTimeMillisUnsafe()
     const size = batch.length
     const busyMillis = now - this.batchStartedAt
@@ -374,24 +391,31 @@ export class Engine<Rec, Res, Err> {
     counters.batchedRecords += size
     counters.batchCost += this.inFlightCost
     counters.completed += size
-    let failure: Exit.Exit<never, Err> | undefined
+    let outcome: Outcome<Res, Err>
     if (Exit.isFailure(exit)) {
-      failure = Exit.failCause(exit.cause)
+      outcome = Exit.failCause(exit.cause)
     } else if (!Array.isArray(exit.value)) {
-      failure = Exit.die(
+      outcome = Exit.die(
         new TypeError(`process must return an array of ${size} results, got ${describe(exit.value)}`)
       )
     } else if (exit.value.length !== size) {
-      failure = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
+      outcome = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
+    } else {
+      outcome = exit.value
     }
-    if (failure !== undefined) counters.failed += size
-    this.telemetry.batchFinished(batch, busyMillis, failure !== undefined, now, counters)
-    if (failure !== undefined) return this.failAll(batch, failure)
-    const results = (exit as Exit.Success<ReadonlyArray<Res>>).value
-    for (let i = 0; i < size; i++) {
+    const failed = !Array.isArray(outcome)
+    if (failed) counters.failed += size
+    this.telemetry.batchFinished(batch, busyMillis, failed, now, counters)
+    return outcome
+  }
+
+  /** Delivers every record of a settled batch its result, exactly once. */
+  deliver(batch: Batch<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
+    if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)
+    for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]
       entry.state = DONE
-      entry.deliver(Exit.succeed(results[i]))
+      entry.deliver(Exit.succeed(outcome[i]))
     }
   }
 
@@ -456,6 +480,7 @@ export class Engine<Rec, Res, Err> {
       taken = Queue.takeUnsafe(this.handoff)
     }
     Queue.endUnsafe(this.handoff)
+    this.processorSignal.notify()
     this.telemetry.recordsSettled(settled, true)
     this.telemetry.sync(this.counters)
   }

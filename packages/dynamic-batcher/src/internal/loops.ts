@@ -6,9 +6,13 @@
  *   into the handoff (a bounded `Queue` of `prefetchBatches` batches).
  * - The processing loop takes one sealed batch at a time, runs `process` in
  *   a span linked to every producer's span, and delivers each record's result.
+ *
+ * Both park on a `Signal` that the other side notifies, and Effect resumes a
+ * parked fiber inline: a burst of submits is batched and processed inside the
+ * submits themselves, with no scheduler round trip per batch.
  */
 import type { Tracer } from "effect"
-import { Context, Effect, Exit, Queue } from "effect"
+import { Context, Effect, Fiber } from "effect"
 import type { Batch, Engine } from "./engine.ts"
 
 /**
@@ -20,25 +24,37 @@ export const InsideProcess = Context.Reference<ReadonlySet<object>>("effect-dyna
   defaultValue: () => new Set()
 })
 
+/**
+ * Each loop yields to the scheduler after this many steps in a row that did
+ * not wait: delivering results resumes producers inline and they refill the
+ * queue, so without it a synchronous `process` would starve the event loop.
+ * A loop that really waits between steps (woken by new submits) never yields.
+ */
+const stepsBetweenYields = 8
+
 /** Fills and seals batches until shutdown has sealed every accepted record. */
 export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): Effect.Effect<void> =>
   Effect.gen(function*() {
-    for (;;) {
+    const signal = engine.aggregatorSignal
+    for (let spins = 0;;) {
       const next = engine.aggregate()
-      switch (next._tag) {
-        case "Finished":
-          Queue.endUnsafe(engine.handoff)
-          return
-        case "Park":
-          yield* engine.parkAggregator
-          break
-        case "ParkUntil":
-          yield* Effect.raceFirst(engine.parkAggregator, Effect.sleep(next.millis))
+      if (next._tag === "Finished") return engine.endHandoff()
+      if (next._tag === "Continue" || signal.isPending) {
+        if (++spins % stepsBetweenYields === 0) yield* Effect.yieldNow
+        if (next._tag === "Continue") continue
+      } else {
+        spins = 0
       }
+      yield* next._tag === "Park" ? signal.wait : Effect.raceFirst(signal.wait, Effect.sleep(next.millis))
     }
   })
 
-/** Runs sealed batches through `process`, one at a time, until the handoff ends. */
+/**
+ * Runs sealed batches through `process`, one at a time, until the handoff
+ * ends. When the next batch is already waiting as one finishes, its `process`
+ * starts before the finished batch's results are delivered, so the resource
+ * never idles while producers are resumed.
+ */
 export const processingLoop = <Rec, Res, E, R>(
   engine: Engine<Rec, Res, any>,
   process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>,
@@ -47,15 +63,10 @@ export const processingLoop = <Rec, Res, E, R>(
 ): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {
     const inside = new Set(yield* InsideProcess).add(engine)
-    for (;;) {
-      engine.processorWaiting()
-      const taken = yield* Effect.exit(Queue.take(engine.handoff))
-      if (Exit.isFailure(taken)) return
-      const batch = engine.startBatch(taken.value)
-      if (batch.length === 0) continue
+    const start = (batch: Batch<Rec, Res, any>) => {
       const records = new Array<Rec>(batch.length)
       for (let i = 0; i < batch.length; i++) records[i] = batch[i].record
-      const exit = yield* Effect.exit(
+      return Effect.forkChild(
         Effect.suspend(() => process(records)).pipe(
           Effect.provideService(InsideProcess, inside),
           Effect.withSpan("Batcher.process", {
@@ -66,14 +77,40 @@ export const processingLoop = <Rec, Res, E, R>(
               "batcher.batch_cost": engine.inFlightCost
             }
           })
-        )
+        ),
+        { startImmediately: true }
       )
-      engine.finishBatch(batch, exit)
+    }
+    let spins = 0
+    /** The next batch, waiting for one as long as the handoff has not ended. */
+    const nextBatch = Effect.gen(function*() {
+      for (;;) {
+        const batch = engine.takeBatch()
+        if (batch !== undefined || engine.handoffEnded) return batch
+        engine.processorWaiting()
+        if (!engine.processorSignal.isPending) spins = 0
+        yield* engine.processorSignal.wait
+      }
+    })
+    let batch = yield* nextBatch
+    if (batch === undefined) return
+    let running = yield* start(batch)
+    for (;;) {
+      const exit = yield* Fiber.await(running)
+      const outcome = engine.settleBatch(batch, exit)
+      const waiting = engine.takeBatch()
+      if (waiting !== undefined) running = yield* start(waiting)
+      if (outcome !== undefined) engine.deliver(batch, outcome)
       afterBatch()
-      // Delivering results resumes the producers inline, and they refill the
-      // handoff: without a yield per batch, a synchronous `process` would keep
-      // this fiber running and starve the event loop (timers, I/O).
-      yield* Effect.yieldNow
+      if (++spins % stepsBetweenYields === 0) yield* Effect.yieldNow
+      if (waiting === undefined) {
+        const next = yield* nextBatch
+        if (next === undefined) return
+        batch = next
+        running = yield* start(next)
+      } else {
+        batch = waiting
+      }
     }
   })
 
