@@ -21,12 +21,20 @@
  *   node src/soak.ts [--records 1000000] [--producers 10000] [--seconds 600]
  *                    [--seed N] [--dispatch full|idle] [--max-latency 2]
  *                    [--fail-rate 0.01] [--defect-rate 0.01] [--interrupt-rate 0.01]
+ *                    [--api effect|promise]
+ *
+ * `--api promise` drives the Promise API (`effect-dynamic-batcher/promise`)
+ * instead: `processFn` rejects for "failures" and returns a wrong number of
+ * results for "defects" (ResultCountMismatchError); Promises cannot be
+ * interrupted, so `--interrupt-rate` does not apply, and 1% of the records go
+ * through `enqueue` (the seed's Future) instead of `submit`.
  *
  * `--seconds` bounds the submitting phase: when it is up, producers stop
  * taking new records and the batcher is shut down.
  */
 import { Cause, Data, Effect, Exit, Fiber } from "effect"
-import { Batcher, BatcherShutdownError } from "effect-dynamic-batcher"
+import { Batcher, BatcherShutdownError, ResultCountMismatchError } from "effect-dynamic-batcher"
+import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import type { BatchStats } from "effect-dynamic-batcher"
 import { parseArgs } from "node:util"
 
@@ -45,6 +53,7 @@ const { values: flags } = parseArgs({
     "fail-rate": { type: "string", default: "0.01" },
     "defect-rate": { type: "string", default: "0.01" },
     "interrupt-rate": { type: "string", default: "0.01" },
+    api: { type: "string", default: "effect" },
     quiet: { type: "boolean", default: false }
   },
   strict: true
@@ -68,6 +77,11 @@ const FAIL_RATE = positive("fail-rate", flags["fail-rate"], false)
 const DEFECT_RATE = positive("defect-rate", flags["defect-rate"], false)
 const INTERRUPT_RATE = positive("interrupt-rate", flags["interrupt-rate"], false)
 const DISPATCH = flags.dispatch === "idle" ? "idle" : "full"
+const API = flags.api === "promise" ? "promise" : "effect"
+if (flags.api !== "effect" && flags.api !== "promise") {
+  console.error(`soak: --api must be effect or promise, got ${flags.api}`)
+  process.exit(2)
+}
 if (flags.dispatch !== "full" && flags.dispatch !== "idle") {
   console.error(`soak: --dispatch must be full or idle, got ${flags.dispatch}`)
   process.exit(2)
@@ -234,11 +248,95 @@ const main = Effect.gen(function*() {
   return { stats, elapsedMs: Date.now() - started, hung, shutdownMs } satisfies Report
 }).pipe(Effect.scoped)
 
+// -----------------------------------------------------------------------------
+// the same run through the Promise API
+// -----------------------------------------------------------------------------
+
+const classifyRejection = (reason: unknown): number =>
+  reason instanceof BatchFailed
+    ? FAILED
+    : reason instanceof ResultCountMismatchError
+    ? DEFECT
+    : reason instanceof BatcherShutdownError
+    ? REJECTED
+    : OTHER
+
+const mainPromise = async (): Promise<Report> => {
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+  const batcher = new DynamicBatcher<number, number>({
+    processFn: async (batch) => {
+      batches++
+      const roll = random()
+      const kind = roll < FAIL_RATE ? FAILED : roll < FAIL_RATE + DEFECT_RATE ? DEFECT : OK
+      for (let i = 0; i < batch.length; i++) {
+        const id = batch[i]
+        if (seen[id] < 255) seen[id]++
+        outcome[id] = kind
+      }
+      if (kind !== OK) failedRecords += batch.length
+      const latency = MAX_LATENCY === 0 ? 0 : Math.floor(random() * (MAX_LATENCY + 1))
+      if (latency > 0) await sleep(latency)
+      if (kind === FAILED) throw new BatchFailed({ batch: batches - 1 })
+      const results = batch.map(resultOf)
+      return kind === DEFECT ? results.slice(1) : results
+    },
+    maxBatchSize: 256,
+    targetBatchCost: 32_000,
+    batchTimeout: 5,
+    maxQueueSize: 5_000,
+    prefetchBatches: 2,
+    dispatch: DISPATCH
+  })
+  await batcher.start()
+  const started = Date.now()
+  const deadline = started + SECONDS * 1000
+  let next = 0
+  let stopIssuing = false
+  const producer = async () => {
+    while (!stopIssuing && next < RECORDS) {
+      const id = next++
+      status[id] = PENDING
+      try {
+        const value = random() < 0.01
+          ? await (await batcher.enqueue(id, { estimatedCost: costOf(id) })).result
+          : await batcher.submit(id, { estimatedCost: costOf(id) })
+        status[id] = value === resultOf(id) ? OK : WRONG
+      } catch (reason) {
+        status[id] = classifyRejection(reason)
+      }
+    }
+  }
+  const producers = Array.from({ length: PRODUCERS }, producer)
+  let lastLog = started
+  while (next < RECORDS && Date.now() < deadline) {
+    await sleep(50)
+    if (!flags.quiet && Date.now() - lastLog >= 2000) {
+      lastLog = Date.now()
+      const stats = batcher.stats
+      console.log(`  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`)
+    }
+  }
+  stopIssuing = true
+  const shutdownStarted = Date.now()
+  // unref'd: a guard must not keep the process alive once everything is done
+  const timeout = (ms: number) =>
+    new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())
+  if (await Promise.race([batcher.stop().then(() => "ok" as const), timeout(60_000)]) === "timeout") {
+    console.error("soak: stop() did not resolve within 60 s")
+  }
+  const shutdownMs = Date.now() - shutdownStarted
+  let settled = 0
+  const all = Promise.all(producers.map((p) => p.then(() => settled++)))
+  await Promise.race([all, timeout(30_000)])
+  return { stats: batcher.stats, elapsedMs: Date.now() - started, hung: PRODUCERS - settled, shutdownMs }
+}
+
 console.log(
-  `soak: records=${RECORDS} producers=${PRODUCERS} seconds=${SECONDS} seed=${SEED} dispatch=${DISPATCH} ` +
-    `max-latency=${MAX_LATENCY}ms fail=${FAIL_RATE} defect=${DEFECT_RATE} interrupt=${INTERRUPT_RATE}`
+  `soak: api=${API} records=${RECORDS} producers=${PRODUCERS} seconds=${SECONDS} seed=${SEED} dispatch=${DISPATCH} ` +
+    `max-latency=${MAX_LATENCY}ms fail=${FAIL_RATE} defect=${DEFECT_RATE} ` +
+    `interrupt=${API === "promise" ? "n/a" : INTERRUPT_RATE}`
 )
-const report = await Effect.runPromise(main)
+const report = API === "promise" ? await mainPromise() : await Effect.runPromise(main)
 
 // -----------------------------------------------------------------------------
 // accounting
@@ -323,7 +421,11 @@ const row = (label: string, value: number | string, note = "") =>
   console.log(`${label.padEnd(12)}${String(value).padStart(10)}${note === "" ? "" : `   ${note}`}`)
 row("submitted", issued, `of ${RECORDS} (${(issued / (report.elapsedMs / 1000)).toFixed(0)} records/s over ${(report.elapsedMs / 1000).toFixed(1)} s)`)
 row("succeeded", count[OK])
-row("failed", count[FAILED] + count[DEFECT], `${count[FAILED]} batch failures, ${count[DEFECT]} defects`)
+row(
+  "failed",
+  count[FAILED] + count[DEFECT],
+  `${count[FAILED]} batch failures, ${count[DEFECT]} ${API === "promise" ? "wrong result counts" : "defects"}`
+)
 row("rejected", count[REJECTED], "BatcherShutdownError: not accepted before the shutdown")
 row(
   "withdrawn",
