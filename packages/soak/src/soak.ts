@@ -15,13 +15,19 @@
  *               the wrong one
  *   duplicated  records process saw more than once
  *
+ *   reordered   records that reached process before a record submitted earlier
+ *
  * and the counts are reconciled with the batcher's own BatchStats. Exits 1
- * unless lost = duplicated = 0 and everything reconciles.
+ * unless lost = duplicated = 0 and everything reconciles (and, with
+ * --strict-order, reordered = 0).
  *
  *   node src/soak.ts [--records 1000000] [--producers 10000] [--seconds 600]
  *                    [--seed N] [--dispatch full|idle] [--max-latency 2]
  *                    [--fail-rate 0.01] [--defect-rate 0.01] [--interrupt-rate 0.01]
- *                    [--api effect|promise]
+ *                    [--group-rate 0.05] [--api effect|promise] [--strict-order]
+ *
+ * `--group-rate` of the calls submit 2–4 records at once (offerAll /
+ * submitBatch), each result awaited on its own.
  *
  * `--api promise` drives the Promise API (`effect-dynamic-batcher/promise`)
  * instead: `processFn` rejects for "failures" and returns a wrong number of
@@ -32,7 +38,7 @@
  * `--seconds` bounds the submitting phase: when it is up, producers stop
  * taking new records and the batcher is shut down.
  */
-import { Cause, Data, Effect, Exit, Fiber } from "effect"
+import { Cause, Data, Deferred, Effect, Exit, Fiber } from "effect"
 import { Batcher, BatcherShutdownError, ResultCountMismatchError } from "effect-dynamic-batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import type { BatchStats } from "effect-dynamic-batcher"
@@ -53,7 +59,9 @@ const { values: flags } = parseArgs({
     "fail-rate": { type: "string", default: "0.01" },
     "defect-rate": { type: "string", default: "0.01" },
     "interrupt-rate": { type: "string", default: "0.01" },
+    "group-rate": { type: "string", default: "0.05" },
     api: { type: "string", default: "effect" },
+    "strict-order": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false }
   },
   strict: true
@@ -76,6 +84,7 @@ const MAX_LATENCY = positive("max-latency", flags["max-latency"], false)
 const FAIL_RATE = positive("fail-rate", flags["fail-rate"], false)
 const DEFECT_RATE = positive("defect-rate", flags["defect-rate"], false)
 const INTERRUPT_RATE = positive("interrupt-rate", flags["interrupt-rate"], false)
+const GROUP_RATE = positive("group-rate", flags["group-rate"], false)
 const DISPATCH = flags.dispatch === "idle" ? "idle" : "full"
 const API = flags.api === "promise" ? "promise" : "effect"
 if (flags.api !== "effect" && flags.api !== "promise") {
@@ -120,6 +129,21 @@ const status = new Uint8Array(RECORDS)
 const seen = new Uint8Array(RECORDS)
 /** What process did with each record's batch: OK, FAILED or DEFECT. */
 const outcome = new Uint8Array(RECORDS)
+/** Submission order: the cost estimator runs inside each submit, just before the record is accepted. */
+const submittedAt = new Int32Array(RECORDS).fill(-1)
+let submissions = 0
+const estimate = (id: number): number => {
+  if (submittedAt[id] === -1) submittedAt[id] = submissions++
+  return costOf(id)
+}
+/** The submission positions in the order process saw the records, to count overtakes. */
+let lastPosition = -1
+let reordered = 0
+const sawInOrder = (id: number) => {
+  const position = submittedAt[id]
+  if (position < lastPosition) reordered++
+  else lastPosition = position
+}
 
 class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly batch: number }> {}
 
@@ -145,6 +169,7 @@ const process_ = (batch: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<num
     const id = batch[i]
     if (seen[id] < 255) seen[id]++
     outcome[id] = kind
+    sawInOrder(id)
   }
   if (kind !== OK) failedRecords += batch.length
   const latency = MAX_LATENCY === 0 ? 0 : Math.floor(random() * (MAX_LATENCY + 1))
@@ -184,6 +209,7 @@ const main = Effect.gen(function*() {
   const batcher = yield* Batcher.make({
     process: process_,
     maxBatchSize: 256,
+    costEstimator: estimate,
     targetBatchCost: 32_000,
     batchTimeout: "5 millis",
     maxQueueSize: 5_000,
@@ -194,10 +220,16 @@ const main = Effect.gen(function*() {
   const deadline = started + SECONDS * 1000
   let next = 0
   let stopIssuing = false
+  const takeIds = () => {
+    const count = Math.min(RECORDS - next, 2 + Math.floor(random() * 3))
+    const ids = Array.from({ length: count }, (_, i) => next + i)
+    next += count
+    return ids
+  }
 
   const submitOne = (id: number): Effect.Effect<void> => {
     status[id] = PENDING
-    const submit = batcher.submit(id, { cost: costOf(id) })
+    const submit = batcher.submit(id)
     if (random() >= INTERRUPT_RATE) {
       return Effect.map(Effect.exit(submit), (exit) => {
         status[id] = classify(id, exit)
@@ -216,9 +248,24 @@ const main = Effect.gen(function*() {
     })
   }
 
+  /** offerAll of a few consecutive records, each result awaited through its Deferred. */
+  const offerSome = (ids: ReadonlyArray<number>): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      for (const id of ids) status[id] = PENDING
+      const offered = yield* Effect.exit(batcher.offerAll(ids))
+      if (Exit.isFailure(offered)) {
+        for (const id of ids) status[id] = classify(id, offered as Exit.Exit<never, unknown>)
+        return
+      }
+      for (let i = 0; i < ids.length; i++) {
+        status[ids[i]] = classify(ids[i], yield* Effect.exit(Deferred.await(offered.value[i])))
+      }
+    })
+
   const producer = Effect.gen(function*() {
     while (!stopIssuing && next < RECORDS) {
-      yield* submitOne(next++)
+      if (random() < GROUP_RATE) yield* offerSome(takeIds())
+      else yield* submitOne(next++)
     }
   })
   const producers = yield* Effect.forEach(
@@ -272,6 +319,7 @@ const mainPromise = async (): Promise<Report> => {
         const id = batch[i]
         if (seen[id] < 255) seen[id]++
         outcome[id] = kind
+        sawInOrder(id)
       }
       if (kind !== OK) failedRecords += batch.length
       const latency = MAX_LATENCY === 0 ? 0 : Math.floor(random() * (MAX_LATENCY + 1))
@@ -281,6 +329,7 @@ const mainPromise = async (): Promise<Report> => {
       return kind === DEFECT ? results.slice(1) : results
     },
     maxBatchSize: 256,
+    costEstimator: estimate,
     targetBatchCost: 32_000,
     batchTimeout: 5,
     maxQueueSize: 5_000,
@@ -292,14 +341,42 @@ const mainPromise = async (): Promise<Report> => {
   const deadline = started + SECONDS * 1000
   let next = 0
   let stopIssuing = false
+  const takeIds = () => {
+    const count = Math.min(RECORDS - next, 2 + Math.floor(random() * 3))
+    const ids = Array.from({ length: count }, (_, i) => next + i)
+    next += count
+    return ids
+  }
+  const submitSome = async (ids: ReadonlyArray<number>) => {
+    for (const id of ids) status[id] = PENDING
+    let results: Array<Promise<number>>
+    try {
+      results = await batcher.submitBatch(ids)
+    } catch (reason) {
+      for (const id of ids) status[id] = classifyRejection(reason)
+      return
+    }
+    for (let i = 0; i < ids.length; i++) {
+      try {
+        const value = await results[i]
+        status[ids[i]] = value === resultOf(ids[i]) ? OK : WRONG
+      } catch (reason) {
+        status[ids[i]] = classifyRejection(reason)
+      }
+    }
+  }
   const producer = async () => {
     while (!stopIssuing && next < RECORDS) {
+      if (random() < GROUP_RATE) {
+        await submitSome(takeIds())
+        continue
+      }
       const id = next++
       status[id] = PENDING
       try {
         const value = random() < 0.01
-          ? await (await batcher.enqueue(id, { estimatedCost: costOf(id) })).result
-          : await batcher.submit(id, { estimatedCost: costOf(id) })
+          ? await (await batcher.enqueue(id)).result
+          : await batcher.submit(id)
         status[id] = value === resultOf(id) ? OK : WRONG
       } catch (reason) {
         status[id] = classifyRejection(reason)
@@ -416,6 +493,7 @@ expect(
 )
 expect(lost === 0, `${lost} records lost`)
 expect(duplicated === 0, `${duplicated} records duplicated`)
+if (flags["strict-order"]) expect(reordered === 0, `${reordered} records reached process before one submitted earlier`)
 
 const row = (label: string, value: number | string, note = "") =>
   console.log(`${label.padEnd(12)}${String(value).padStart(10)}${note === "" ? "" : `   ${note}`}`)
@@ -435,6 +513,7 @@ row(
 row("dropped", dropped, "interrupted while in process: result dropped")
 row("lost", lost)
 row("duplicated", duplicated)
+row("reordered", reordered, "records that reached process before one submitted earlier (FIFO)")
 console.log(
   `BatchStats: submitted ${stats.totalSubmitted}, completed ${stats.totalCompleted}, failed ${stats.totalFailed}, ` +
     `withdrawn ${stats.totalWithdrawn}, batches ${stats.totalBatches} (avg ${stats.avgBatchSize.toFixed(1)} records), ` +
