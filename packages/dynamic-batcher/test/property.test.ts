@@ -212,6 +212,8 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     }
 
     let inFlight = 0
+    /** process calls running right now: never more than one. */
+    let active = 0
     let batcher: Batcher.Batcher<Rec, number, Boom> | undefined
     const process = (batch: ReadonlyArray<Rec>): Effect.Effect<ReadonlyArray<number>, Boom> => {
       const index = run.batches.length
@@ -224,8 +226,10 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
         interrupted: false
       }
       run.batches.push(log)
+      if (active > 0) problem(`batch ${index} started while another process call was still running`)
       if (outcome === "throw") throw new BatchDefect(index, "threw")
       inFlight = batch.length
+      active++
       const latency = spec.latencies[index % spec.latencies.length]
       const body: Effect.Effect<ReadonlyArray<number>, Boom> = Effect.suspend(() => {
         switch (outcome) {
@@ -253,6 +257,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
       return (latency === 0 ? body : Effect.andThen(sleep, body)).pipe(
         Effect.ensuring(Effect.sync(() => {
           inFlight = 0
+          active--
         }))
       )
     }
@@ -422,7 +427,8 @@ const isShutdownError = (exit: Exit.Exit<unknown, unknown>) => {
 /**
  * The invariants of every case:
  * 1. process sees each record at most once, never an empty batch;
- * 2. no batch exceeds maxBatchSize, nor targetBatchCost unless it is one record;
+ * 2. no batch exceeds maxBatchSize, nor targetBatchCost unless it is one record; process runs one
+ *    batch at a time;
  * 3. records reach process in submission order (the order of the cost estimator's calls);
  * 4. an interrupted submit/submitAll's records never reach a process call started after the interruption;
  * 5. every accepted record whose producer is not interrupted gets exactly its result: its own
