@@ -8,6 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
+import { BatcherAlreadyRunningError, DynamicBatcher } from "effect-dynamic-batcher/promise"
 import v8 from "node:v8"
 import vm from "node:vm"
 
@@ -248,5 +249,30 @@ describe("leaks", () => {
     await nextTurn()
     assert.isAtLeast(counter.started, 2)
     assert.strictEqual(counter.active, 0)
+  })
+})
+
+// Regression tests for BUG-5 (found by this suite, fixed in 35e0262).
+describe("leaks: Promise API start/stop races (BUG-5)", () => {
+  const make = () =>
+    new DynamicBatcher({ processFn: async (xs: Array<number>) => xs.map((x) => x * 2), batchTimeout: 1 })
+
+  it("two concurrent start() calls start one batcher: the other rejects, nothing is orphaned (BUG-5)", async () => {
+    const batcher = make()
+    const outcomes = await Promise.allSettled([batcher.start(), batcher.start()])
+    await batcher.stop()
+    const rejected = outcomes.filter((o) => o.status === "rejected")
+    assert.strictEqual(rejected.length, 1, "one start() must reject with BatcherAlreadyRunningError")
+    assert.instanceOf((rejected[0] as PromiseRejectedResult).reason, BatcherAlreadyRunningError)
+  })
+
+  it("stop() while start() is pending leaves no batcher running (BUG-5)", async () => {
+    const batcher = make()
+    const started = batcher.start()
+    const stopped = batcher.stop()
+    await Promise.allSettled([started, stopped])
+    const running = batcher.isRunning
+    await batcher.stop()
+    assert.isFalse(running, "the batcher is running after stop() resolved")
   })
 })
