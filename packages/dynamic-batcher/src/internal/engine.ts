@@ -104,6 +104,9 @@ export class Engine<Rec, Res, Err> {
   private wakeAtCount = 1
   private wakeAtCost = 0
 
+  /** Producers admitted during the current aggregation step, told once it ends. */
+  private admitted: Array<Admission> = []
+
   readonly counters = new Counters()
   private readonly clock: Clock.Clock
   private readonly telemetry: Telemetry
@@ -146,8 +149,12 @@ export class Engine<Rec, Res, Err> {
       const now = this.clock.currentTimeMillisUnsafe()
       while (index < end) this.accept(entries[index++], now)
     }
-    if (index > 0) this.recordsArrived()
-    if (index === entries.length) return undefined
+    // Signals resume fibers inline, and they may re-enter the engine: every
+    // transition completes before its signal (here: the waiter is queued first).
+    if (index === entries.length) {
+      this.recordsArrived()
+      return undefined
+    }
     const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: index, cancelled: false, admission }
     this.waiters.push(waiter)
     this.signalAggregator()
@@ -204,6 +211,16 @@ export class Engine<Rec, Res, Err> {
    * due while the handoff has room, and say what to wait for next.
    */
   aggregate(): AggregatorNext {
+    const next = this.step()
+    if (this.admitted.length > 0) {
+      const admitted = this.admitted
+      this.admitted = []
+      for (const admission of admitted) admission.onAdmitted()
+    }
+    return next
+  }
+
+  private step(): AggregatorNext {
     const now = this.clock.currentTimeMillisUnsafe()
     this.aggregatorSignal.clear()
     if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
@@ -295,7 +312,11 @@ export class Engine<Rec, Res, Err> {
     this.openCost = 0
   }
 
-  /** Accepts waiting producers' records while the queue has room; returns whether any was. */
+  /**
+   * Accepts waiting producers' records while the queue has room; returns
+   * whether any was. Producers whose records are all in are told after the
+   * aggregation step (`admitted`), never in the middle of it.
+   */
   private admitWaiters(now: number): boolean {
     let admitted = false
     while (this.waiters.size > 0 && this.intake.size < this.tuning.maxQueueSize) {
@@ -311,7 +332,7 @@ export class Engine<Rec, Res, Err> {
       }
       if (waiter.offset === entries.length) {
         this.waiters.shift()
-        waiter.admission.onAdmitted()
+        this.admitted.push(waiter.admission)
       }
     }
     return admitted
@@ -338,7 +359,8 @@ export class Engine<Rec, Res, Err> {
   /**
    * Takes the next sealed batch that still has records, if one is ready, and
    * puts its records in flight (withdrawn ones are dropped here, so `process`
-   * never sees them). Sets `handoffEnded` when the handoff has ended.
+   * never sees them). Sets `handoffEnded` when the handoff has ended. The
+   * caller signals the aggregation loop (room freed) once `process` started.
    */
   takeBatch(): Batch<Rec, Res, Err> | undefined {
     for (;;) {
@@ -348,7 +370,6 @@ export class Engine<Rec, Res, Err> {
         this.handoffEnded = true
         return undefined
       }
-      this.signalAggregator()
       const live = taken.value.filter(isPending)
       if (live.length > 0) return this.startBatch(live)
     }

@@ -95,11 +95,13 @@ export const processingLoop = <Rec, Res, E, R>(
     let batch = yield* nextBatch
     if (batch === undefined) return
     let running = yield* start(batch)
+    engine.signalAggregator()
     for (;;) {
       const exit = yield* Fiber.await(running)
       const outcome = engine.settleBatch(batch, exit)
       const waiting = engine.takeBatch()
       if (waiting !== undefined) running = yield* start(waiting)
+      engine.signalAggregator()
       if (outcome !== undefined) engine.deliver(batch, outcome)
       afterBatch()
       if (++spins % stepsBetweenYields === 0) yield* Effect.yieldNow
@@ -108,6 +110,7 @@ export const processingLoop = <Rec, Res, E, R>(
         if (next === undefined) return
         batch = next
         running = yield* start(next)
+        engine.signalAggregator()
       } else {
         batch = waiting
       }
