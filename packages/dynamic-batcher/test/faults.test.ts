@@ -588,7 +588,9 @@ describe("faults: shutdown", () => {
           : times10(batch)
       )
       batcher = yield* Batcher.make({ process, maxBatchSize: 1, batchTimeout: "1 hour" })
-      const results = yield* submitEach(batcher, [1, 2, 3])
+      // one call, so all three are accepted before the first batch can reach process
+      const deferreds = yield* batcher.offerAll([1, 2, 3])
+      const results = yield* Effect.forEach(deferreds, (d) => Effect.exit(Deferred.await(d)))
       assert.isTrue(returned)
       assert.deepStrictEqual(results.map((exit) => Exit.isSuccess(exit) ? exit.value : errorTag(exit)), [10, 20, 30])
       assert.deepStrictEqual(batches, [[1], [2], [3]])
@@ -840,5 +842,30 @@ describe("shutdownTimeout: a process that ignores interruption (BUG-4)", () => {
       yield* settle()
       assert.isTrue(isDone(close), "Scope.close still running after shutdownTimeout")
       assert.instanceOf(errorOf(yield* Fiber.await(producer)), BatcherShutdownError)
+    }))
+})
+
+// Regression test for BUG-6 (found by the chained-producers property, fixed in 6525804).
+describe("faults: FIFO when a producer resubmits from inside another's enqueue (BUG-6)", () => {
+  it.effect("a record submitted after a submitAll never overtakes that submitAll's records (BUG-6)", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder(times10)
+      const batcher = yield* Batcher.make({
+        process,
+        maxQueueSize: 1,
+        maxBatchSize: 2,
+        targetBatchCost: 1.1,
+        prefetchBatches: 1,
+        batchTimeout: "1 millis"
+      })
+      // P0 submits 0, and 4 as soon as it has 0's result; P1 submits [1, 2] after 0 and before 4
+      const p0 = yield* Effect.forkChild(Effect.andThen(batcher.submit(0), batcher.submit(4)))
+      const p1 = yield* Effect.forkChild(batcher.submitAll([1, 2]))
+      yield* settle()
+      yield* TestClock.adjust("5 millis")
+      yield* Fiber.join(p0)
+      yield* Fiber.join(p1)
+      // 1 and 2 were submitted before 4 (4 is submitted only once 0 is done, i.e. after submitAll was called)
+      assert.deepStrictEqual(batches.flat(), [0, 1, 2, 4])
     }))
 })

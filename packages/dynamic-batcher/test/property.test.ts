@@ -830,6 +830,164 @@ const runTimely = (spec: TimelySpec) =>
     return []
   }).pipe(Effect.scoped)
 
+// Found BUG-6 (fixed in 6525804).
+// -----------------------------------------------------------------------------
+// chained producers: each submits again as soon as it has its result
+// -----------------------------------------------------------------------------
+
+interface ChainSpec {
+  readonly chains: ReadonlyArray<ReadonlyArray<{ readonly api: Api; readonly costs: ReadonlyArray<number> }>>
+  readonly maxBatchSize: number
+  readonly targetBatchCost: number
+  readonly batchTimeout: number
+  readonly maxQueueSize: number
+  readonly prefetchBatches: number
+  readonly dispatch: "full" | "idle"
+  readonly failing: ReadonlyArray<boolean>
+  readonly latencies: ReadonlyArray<number>
+}
+
+const chainArb: fc.Arbitrary<ChainSpec> = fc.record({
+  chains: fc.array(
+    fc.array(
+      fc.record({
+        api: fc.constantFrom<Api>("submit", "submit", "submitAll", "offer", "offerAll"),
+        costs: fc.array(costArb, { minLength: 1, maxLength: 4 })
+      }),
+      { minLength: 1, maxLength: 12 }
+    ),
+    { minLength: 1, maxLength: 8 }
+  ),
+  maxBatchSize: fc.integer({ min: 1, max: 8 }),
+  targetBatchCost: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 5, max: 100 }).map((n) => n / 10)),
+  batchTimeout: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5 })),
+  maxQueueSize: fc.integer({ min: 1, max: 6 }),
+  prefetchBatches: fc.integer({ min: 1, max: 4 }),
+  dispatch: fc.constantFrom<"full" | "idle">("full", "idle"),
+  failing: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).map((xs) => xs.map((x, i) => x && i % 2 === 1)),
+  latencies: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }), {
+    minLength: 1,
+    maxLength: 4
+  })
+})
+
+/**
+ * Producers that call again the moment they are resumed are the hardest case
+ * for FIFO: results are delivered (and producers resumed) while the loops are
+ * in the middle of their steps. Every record must still reach process once,
+ * in the order of the calls, and every call must get its records' results.
+ */
+const runChains = (spec: ChainSpec) =>
+  Effect.gen(function*() {
+    const estimated: Array<number> = []
+    const batches: Array<{ readonly ids: ReadonlyArray<number>; readonly failed: boolean }> = []
+    const batcher = yield* Batcher.make({
+      process: (batch: ReadonlyArray<Rec>) => {
+        const index = batches.length
+        const failed = spec.failing[index % spec.failing.length]
+        batches.push({ ids: batch.map((r) => r.id), failed })
+        const latency = spec.latencies[index % spec.latencies.length]
+        const result: Effect.Effect<ReadonlyArray<number>, Boom> = failed
+          ? Effect.fail(new Boom({ batch: index }))
+          : Effect.succeed(batch.map(resultOf))
+        return latency === 0 ? result : Effect.andThen(Effect.sleep(latency), result)
+      },
+      costEstimator: (rec: Rec) => {
+        estimated.push(rec.id)
+        return rec.cost
+      },
+      maxBatchSize: spec.maxBatchSize,
+      targetBatchCost: spec.targetBatchCost,
+      batchTimeout: spec.batchTimeout,
+      maxQueueSize: spec.maxQueueSize,
+      prefetchBatches: spec.prefetchBatches,
+      dispatch: spec.dispatch
+    }).pipe(Effect.orDie)
+    let nextId = 0
+    interface Call {
+      readonly kind: Api
+      readonly recs: ReadonlyArray<Rec>
+      exits: ReadonlyArray<Exit.Exit<number, unknown>> | undefined
+    }
+    const calls: Array<Call> = []
+    const producers = yield* Effect.forEach(spec.chains, (chain, p) =>
+      Effect.forkChild(Effect.forEach(chain, ({ api, costs }) =>
+        Effect.suspend(() => {
+          const recs = (api === "submit" || api === "offer" ? costs.slice(0, 1) : costs).map((cost) => ({
+            id: nextId++,
+            cost,
+            producer: p
+          }))
+          const call: Call = { kind: api, recs, exits: undefined }
+          calls.push(call)
+          const each = <E>(effect: Effect.Effect<ReadonlyArray<Deferred.Deferred<number, E>>, unknown>) =>
+            Effect.flatMap(Effect.orDie(effect), (ds) => Effect.forEach(ds, (d) => Effect.exit(Deferred.await(d))))
+          const run: Effect.Effect<ReadonlyArray<Exit.Exit<number, unknown>>> = api === "submit"
+            ? Effect.map(Effect.exit(batcher.submit(recs[0])), (e) => [e])
+            : api === "submitAll"
+            ? Effect.map(Effect.exit(batcher.submitAll(recs)), (e): ReadonlyArray<Exit.Exit<number, unknown>> =>
+              Exit.isSuccess(e) ? e.value.map((v) => Exit.succeed(v)) : recs.map(() => Exit.failCause(e.cause)))
+            : api === "offer"
+            ? each(Effect.map(batcher.offer(recs[0]), (d) => [d]))
+            : each(batcher.offerAll(recs))
+          return Effect.map(run, (exits) => {
+            call.exits = exits
+          })
+        }), { discard: true })))
+    yield* settle()
+    for (let now = 0; !producers.every(isDone); now++) {
+      if (now > 2_000) return [`producers never finished (t=${now})`]
+      yield* TestClock.adjust(1)
+      yield* settle()
+    }
+    // a failed submitAll returns before its later records were processed: drain them
+    const shutdown = yield* Effect.forkChild(batcher.shutdown)
+    for (let steps = 0; !isDone(shutdown); steps++) {
+      if (steps > 2_000) return ["shutdown never finished"]
+      yield* TestClock.adjust(1)
+    }
+    const problems: Array<string> = []
+    const batchOf = new Map<number, { readonly index: number; readonly failed: boolean }>()
+    batches.forEach((b, index) => {
+      for (const id of b.ids) {
+        if (batchOf.has(id)) problems.push(`record ${id} reached process twice`)
+        batchOf.set(id, { index, failed: b.failed })
+      }
+    })
+    const position = new Map(estimated.map((id, i) => [id, i] as const))
+    let last = -1
+    for (const b of batches) {
+      for (const id of b.ids) {
+        const at = position.get(id) ?? -1
+        if (at < last) problems.push(`record ${id} reached process out of submission order`)
+        else last = at
+      }
+    }
+    for (const call of calls) {
+      if (call.exits === undefined) {
+        problems.push(`call of ${call.recs.map((r) => r.id)} got no result`)
+        continue
+      }
+      // submitAll fails as a whole with the first failure; the other APIs have one result per record
+      const anyFailed = call.recs.some((rec) => batchOf.get(rec.id)?.failed === true)
+      call.recs.forEach((rec, i) => {
+        const batch = batchOf.get(rec.id)
+        const exit = call.exits![i]
+        const failed = call.kind === "submitAll" ? anyFailed : batch?.failed === true
+        if (batch === undefined) problems.push(`record ${rec.id} never reached process`)
+        else if (!failed && (!Exit.isSuccess(exit) || exit.value !== resultOf(rec))) {
+          problems.push(`record ${rec.id} expected ${resultOf(rec)}`)
+        } else if (failed && Exit.isSuccess(exit)) {
+          problems.push(`record ${rec.id} succeeded although its batch failed`)
+        }
+      })
+    }
+    const stats = yield* batcher.stats
+    problems.push(...statsProblems(stats))
+    if (stats.totalCompleted !== nextId) problems.push(`totalCompleted ${stats.totalCompleted} != ${nextId} records`)
+    return problems
+  }).pipe(Effect.scoped)
+
 // -----------------------------------------------------------------------------
 // the properties
 // -----------------------------------------------------------------------------
@@ -874,7 +1032,10 @@ describe("property", () => {
     }, MAIN_RUNS)
   }, 120_000)
 
-  it("no record waits longer than batchTimeout while the processor is free", async () => {
+  it("producers that submit again as soon as they are resumed keep FIFO and get every result", async () => {
+    await assertProperty("chained producers", chainArb, (spec) => runEffect(runChains(spec)))
+  }, 120_000)
+    it("no record waits longer than batchTimeout while the processor is free", async () => {
     await assertProperty("timeliness", timelyArb, (spec) => runEffect(runTimely(spec)))
   }, 120_000)
 
