@@ -35,6 +35,8 @@ type Api = "submit" | "submitAll" | "offer" | "offerAll"
 
 interface ProducerSpec {
   readonly at: number
+  /** How many calls the producer makes, one after the other (each as soon as the previous returned). */
+  readonly repeat: number
   readonly api: Api
   readonly costs: ReadonlyArray<number>
   readonly opsBudget: number
@@ -66,6 +68,7 @@ const costArb = fc.oneof(
 
 const producerArb: fc.Arbitrary<ProducerSpec> = fc.record({
   at: fc.integer({ min: 0, max: 40 }),
+  repeat: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) }),
   api: fc.constantFrom<Api>("submit", "submit", "submit", "submitAll", "offer", "offerAll"),
   costs: fc.array(costArb, { minLength: 1, maxLength: 4 }),
   opsBudget: fc.constantFrom(2048, 2048, 3, 5, 9, 40),
@@ -151,6 +154,7 @@ interface BatchLog {
   interrupted: boolean
 }
 
+/** One call of a producer (a producer with `repeat` > 1 has several, sharing its fiber). */
 interface ProducerRun {
   readonly spec: ProducerSpec
   readonly recs: ReadonlyArray<Rec>
@@ -196,19 +200,25 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
       if (run.problems.length < 20) run.problems.push(message)
     }
     let nextId = 0
+    const groups: Array<Array<ProducerRun>> = []
     for (let p = 0; p < spec.producers.length; p++) {
       const producer = spec.producers[p]
       const count = producer.api === "submit" || producer.api === "offer" ? 1 : producer.costs.length
-      const recs = producer.costs.slice(0, count).map((cost) => ({ id: nextId++, cost, producer: p }))
-      run.producers.push({
-        spec: producer,
-        recs,
-        fiber: undefined,
-        called: false,
-        exit: undefined,
-        deferreds: undefined,
-        interruptedAfterBatches: undefined
-      })
+      const group: Array<ProducerRun> = []
+      for (let k = 0; k < producer.repeat; k++) {
+        const recs = producer.costs.slice(0, count).map((cost) => ({ id: nextId++, cost, producer: p }))
+        group.push({
+          spec: producer,
+          recs,
+          fiber: undefined,
+          called: false,
+          exit: undefined,
+          deferreds: undefined,
+          interruptedAfterBatches: undefined
+        })
+      }
+      groups.push(group)
+      run.producers.push(...group)
     }
 
     let inFlight = 0
@@ -284,10 +294,10 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     )
     const b = batcher
 
-    // producers
-    for (const producer of run.producers) {
+    // producers: one fiber per producer, making its calls one after the other
+    const callOf = (producer: ProducerRun): Effect.Effect<void> => {
       const { spec: ps, recs } = producer
-      const call: Effect.Effect<void> = Effect.suspend(() => {
+      return Effect.suspend(() => {
         producer.called = true
         switch (ps.api) {
           case "submit":
@@ -310,14 +320,19 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
             })
         }
       })
-      const body = ps.at === 0 ? call : Effect.andThen(Effect.sleep(ps.at), call)
-      producer.fiber = yield* Effect.forkChild(Effect.provideService(body, Scheduler.MaxOpsBeforeYield, ps.opsBudget))
+    }
+    for (const group of groups) {
+      const ps = group[0].spec
+      const calls = Effect.forEach(group, callOf, { discard: true })
+      const body = ps.at === 0 ? calls : Effect.andThen(Effect.sleep(ps.at), calls)
+      const fiber = yield* Effect.forkChild(Effect.provideService(body, Scheduler.MaxOpsBeforeYield, ps.opsBudget))
+      for (const producer of group) producer.fiber = fiber
     }
 
     // the driver: 1 ms steps while events remain, then bigger steps
-    const interrupts = run.producers
-      .filter((p) => p.spec.interrupt !== undefined)
-      .sort((a, b) => a.spec.interrupt!.at - b.spec.interrupt!.at)
+    const interrupts = groups
+      .filter((group) => group[0].spec.interrupt !== undefined)
+      .sort((a, b) => a[0].spec.interrupt!.at - b[0].spec.interrupt!.at)
     let nextInterrupt = 0
     let shutdownFiber: Fiber.Fiber<void> | undefined
     let shutdownDoneAt: number | undefined
@@ -340,13 +355,17 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           shutdownElapsed = (yield* Clock.currentTimeMillis) - start
         }))
       }
-      while (nextInterrupt < interrupts.length && interrupts[nextInterrupt].spec.interrupt!.at <= now) {
-        const victim = interrupts[nextInterrupt++]
-        yield* settle(victim.spec.interrupt!.turns)
-        const wasDone = isDone(victim.fiber!)
-        yield* Fiber.interrupt(victim.fiber!)
-        if (!wasDone && victim.called && victim.exit === undefined) {
-          victim.interruptedAfterBatches = run.batches.length
+      while (nextInterrupt < interrupts.length && interrupts[nextInterrupt][0].spec.interrupt!.at <= now) {
+        const group = interrupts[nextInterrupt++]
+        yield* settle(group[0].spec.interrupt!.turns)
+        const fiber = group[0].fiber!
+        const wasDone = isDone(fiber)
+        yield* Fiber.interrupt(fiber)
+        // the call in progress (if any) was interrupted; the later ones never start
+        for (const victim of group) {
+          if (!wasDone && victim.called && victim.exit === undefined) {
+            victim.interruptedAfterBatches = run.batches.length
+          }
         }
       }
       sample(now)
