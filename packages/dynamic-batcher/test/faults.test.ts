@@ -14,10 +14,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Deferred, Effect, Exit, Fiber, Scheduler, Scope } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, BatcherShutdownError, InvalidCostError, ResultCountMismatchError } from "effect-dynamic-batcher"
 import type { BatcherError } from "effect-dynamic-batcher"
 import type { BatchStats } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import {
   defectOf,
   errorOf,
@@ -89,11 +89,15 @@ describe("faults: process", () => {
         assert.isTrue(yield* batcher.isRunning)
       }))
 
-  cell("process fails with E: every record of the batch fails with that E", () => Effect.fail(new Boom({ batch: 0 })), (exits) => {
-    const errors = exits.map(errorOf)
-    assert.instanceOf(errors[0], Boom)
-    for (const error of errors) assert.strictEqual(error, errors[0])
-  })
+  cell(
+    "process fails with E: every record of the batch fails with that E",
+    () => Effect.fail(new Boom({ batch: 0 })),
+    (exits) => {
+      const errors = exits.map(errorOf)
+      assert.instanceOf(errors[0], Boom)
+      for (const error of errors) assert.strictEqual(error, errors[0])
+    }
+  )
 
   const defect = new Error("process died")
 
@@ -110,21 +114,29 @@ describe("faults: process", () => {
     for (const exit of exits) assert.strictEqual(defectOf(exit), defect)
   })
 
-  cell("process interrupts itself: every record of the batch fails with an interruption", () => Effect.interrupt, (exits) => {
-    for (const exit of exits) {
-      assert.isTrue(Exit.isFailure(exit))
-      assert.isTrue(Exit.hasInterrupts(exit))
+  cell(
+    "process interrupts itself: every record of the batch fails with an interruption",
+    () => Effect.interrupt,
+    (exits) => {
+      for (const exit of exits) {
+        assert.isTrue(Exit.isFailure(exit))
+        assert.isTrue(Exit.hasInterrupts(exit))
+      }
     }
-  })
+  )
 
-  cell("process returns too few results: every record fails with ResultCountMismatchError", () => Effect.succeed([1]), (exits) => {
-    for (const exit of exits) {
-      const error = errorOf(exit)
-      assert.instanceOf(error, ResultCountMismatchError)
-      assert.strictEqual((error as ResultCountMismatchError).expected, 3)
-      assert.strictEqual((error as ResultCountMismatchError).actual, 1)
+  cell(
+    "process returns too few results: every record fails with ResultCountMismatchError",
+    () => Effect.succeed([1]),
+    (exits) => {
+      for (const exit of exits) {
+        const error = errorOf(exit)
+        assert.instanceOf(error, ResultCountMismatchError)
+        assert.strictEqual((error as ResultCountMismatchError).expected, 3)
+        assert.strictEqual((error as ResultCountMismatchError).actual, 1)
+      }
     }
-  })
+  )
 
   cell(
     "process returns too many results: every record fails with ResultCountMismatchError",
@@ -138,7 +150,11 @@ describe("faults: process", () => {
     }
   )
 
-  for (const [label, value] of [["a string", "three results"], ["null", null], ["undefined", undefined], ["an object", { length: 3 }]] as const) {
+  for (
+    const [label, value] of [["a string", "three results"], ["null", null], ["undefined", undefined], ["an object", {
+      length: 3
+    }]] as const
+  ) {
     cell(
       `process returns a non-array (${label}): every record gets a TypeError defect`,
       () => Effect.succeed(value as unknown as ReadonlyArray<number>),
@@ -154,9 +170,16 @@ describe("faults: process", () => {
   it.effect("process never returns: shutdownTimeout interrupts it and fails its records with BatcherShutdownError", () =>
     Effect.gen(function*() {
       let interrupted = 0
-      const { batches, process } = recorder(() => Effect.onInterrupt(Effect.never, () => Effect.sync(() => interrupted++)))
+      const { batches, process } = recorder(() =>
+        Effect.onInterrupt(Effect.never, () => Effect.sync(() => interrupted++))
+      )
       const scope = yield* Scope.make()
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 2, batchTimeout: "1 hour", shutdownTimeout: "100 millis" })
+      const batcher = yield* Batcher.make({
+        process,
+        maxBatchSize: 2,
+        batchTimeout: "1 hour",
+        shutdownTimeout: "100 millis"
+      })
         .pipe(Scope.provide(scope))
       const producers = yield* Effect.forkChild(submitEach(batcher, [1, 2, 3]))
       yield* waitUntil("first batch in process", () => batches.length === 1)
@@ -192,7 +215,9 @@ describe("faults: process", () => {
 describe("faults: stats before delivery", () => {
   it.effect("a producer that just got its result (success or failure) already sees its batch in the stats", () =>
     Effect.gen(function*() {
-      const { process } = recorder((batch, index) => index % 2 === 0 ? times10(batch) : Effect.fail(new Boom({ batch: index })))
+      const { process } = recorder((batch, index) =>
+        index % 2 === 0 ? times10(batch) : Effect.fail(new Boom({ batch: index }))
+      )
       const batcher = yield* Batcher.make({ process, maxBatchSize: 2, batchTimeout: "10 millis" })
       const seen = yield* Effect.forEach(
         [1, 2, 3, 4],
@@ -269,7 +294,12 @@ describe("faults: cost", () => {
       assert.strictEqual((yield* batcher.stats).totalSubmitted, 0)
     }))
 
-  for (const [label, cost] of [["negative", -1], ["NaN", Number.NaN], ["Infinity", Number.POSITIVE_INFINITY], ["a string", "1"]] as const) {
+  for (
+    const [label, cost] of [["negative", -1], ["NaN", Number.NaN], ["Infinity", Number.POSITIVE_INFINITY], [
+      "a string",
+      "1"
+    ]] as const
+  ) {
     it.effect(`explicit cost ${label}: InvalidCostError, nothing enqueued`, () =>
       Effect.gen(function*() {
         const batcher = yield* Batcher.make({ process: times10 })
@@ -326,7 +356,9 @@ describe("faults: cost", () => {
  */
 const fullPipeline = Effect.gen(function*() {
   const gate = makeGate()
-  const { batches, process } = recorder((batch, index) => index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch))
+  const { batches, process } = recorder((batch, index) =>
+    index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch)
+  )
   const batcher = yield* Batcher.make({
     process,
     maxBatchSize: 1,
@@ -406,7 +438,9 @@ describe("faults: producer interrupted", () => {
         yield* waitUntil("1 in process", () => batches.length === 1)
         // 2 sealed, 3 open; the queue takes 10 and 11, then 12 and 13 wait for room
         const waiting = yield* Effect.forkChild(
-          api === "offerAll" ? Effect.asVoid(batcher.offerAll([10, 11, 12, 13])) : Effect.asVoid(batcher.submitAll([10, 11, 12, 13]))
+          api === "offerAll"
+            ? Effect.asVoid(batcher.offerAll([10, 11, 12, 13]))
+            : Effect.asVoid(batcher.submitAll([10, 11, 12, 13]))
         )
         yield* settle()
         assert.strictEqual((yield* batcher.stats).totalSubmitted, 5)
@@ -426,7 +460,9 @@ describe("faults: producer interrupted", () => {
   it.effect("an interrupted submitAll withdraws its records that did not reach process", () =>
     Effect.gen(function*() {
       const gate = makeGate()
-      const { batches, process } = recorder((batch, index) => index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch))
+      const { batches, process } = recorder((batch, index) =>
+        index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch)
+      )
       const batcher = yield* Batcher.make({ process, maxBatchSize: 2, batchTimeout: "1 hour" })
       const all = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5]))
       yield* waitUntil("first batch in process", () => batches.length === 1)
@@ -545,7 +581,13 @@ describe("faults: shutdown", () => {
       const gate = makeGate()
       const { process } = recorder((batch) => Effect.andThen(gate.wait, times10(batch)))
       const scope = yield* Scope.make()
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 1, prefetchBatches: 1, maxQueueSize: 1, batchTimeout: 0 })
+      const batcher = yield* Batcher.make({
+        process,
+        maxBatchSize: 1,
+        prefetchBatches: 1,
+        maxQueueSize: 1,
+        batchTimeout: 0
+      })
         .pipe(Scope.provide(scope))
       const producers = yield* Effect.forkChild(submitEach(batcher, [1, 2, 3, 4, 5, 6]))
       yield* settle()
@@ -577,17 +619,21 @@ describe("faults: shutdown", () => {
 
   it.effect("shutdown called from inside process starts the shutdown and returns (no deadlock)", () =>
     Effect.gen(function*() {
-      let batcher: Batcher.Batcher<number, number> | undefined
+      const ref: { batcher?: Batcher.Batcher<number, number> } = {}
       let returned = false
       const { batches, process } = recorder((batch, index) =>
         index === 0
-          ? Effect.andThen(batcher!.shutdown, Effect.sync(() => {
-            returned = true
-            return batch.map((n) => n * 10)
-          }))
+          ? Effect.andThen(
+            ref.batcher!.shutdown,
+            Effect.sync(() => {
+              returned = true
+              return batch.map((n) => n * 10)
+            })
+          )
           : times10(batch)
       )
-      batcher = yield* Batcher.make({ process, maxBatchSize: 1, batchTimeout: "1 hour" })
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 1, batchTimeout: "1 hour" })
+      ref.batcher = batcher
       // one call, so all three are accepted before the first batch can reach process
       const deferreds = yield* batcher.offerAll([1, 2, 3])
       const results = yield* Effect.forEach(deferreds, (d) => Effect.exit(Deferred.await(d)))
@@ -610,9 +656,11 @@ describe("shutdownTimeout", () => {
       let interrupted = false
       const gate = makeGate()
       const { batches, process } = recorder((batch) =>
-        Effect.andThen(gate.wait, times10(batch)).pipe(Effect.onInterrupt(() => Effect.sync(() => {
-          interrupted = true
-        })))
+        Effect.andThen(gate.wait, times10(batch)).pipe(Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            interrupted = true
+          })
+        ))
       )
       const scope = yield* Scope.make()
       const batcher = yield* Batcher.make({
@@ -673,7 +721,12 @@ describe("shutdownTimeout", () => {
   it.effect("work that finishes before the timeout is delivered normally", () =>
     Effect.gen(function*() {
       const { process } = recorder((batch) => Effect.andThen(Effect.sleep("100 millis"), times10(batch)))
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 2, batchTimeout: "1 hour", shutdownTimeout: "1 second" })
+      const batcher = yield* Batcher.make({
+        process,
+        maxBatchSize: 2,
+        batchTimeout: "1 hour",
+        shutdownTimeout: "1 second"
+      })
       const producers = yield* Effect.forkChild(batcher.submitAll([1, 2, 3]))
       yield* settle()
       const shutdown = yield* Effect.forkChild(batcher.shutdown)
@@ -737,25 +790,28 @@ describe("faults: interruption at every scheduler yield point (BUG-1)", () => {
     it.effect(`interruption at every yield point of ${api} withdraws the record (BUG-1)`, () =>
       Effect.gen(function*() {
         const leaks: Array<string> = []
-        for (let ops = 3; ops <= 8; ops++) for (let k = 0; k < 40; k++) {
-          const seen: Array<number> = []
-          yield* Effect.scoped(Effect.gen(function*() {
-            const batcher = yield* Batcher.make({
-              process: (batch: ReadonlyArray<number>) => Effect.sync(() => {
-                seen.push(...batch)
-                return batch
-              }),
-              batchTimeout: "1 hour"
-            })
-            const effect = api === "submit" ? batcher.submit(k) : Effect.asVoid(batcher.submitAll([k]))
-            const producer = yield* Effect.forkChild(Effect.provideService(effect, Scheduler.MaxOpsBeforeYield, ops))
-            for (let i = 0; i < k; i++) yield* Effect.yieldNow
-            yield* Fiber.interrupt(producer)
-            const exit = yield* Fiber.await(producer)
-            yield* batcher.shutdown
-            if (Exit.isFailure(exit) && Exit.hasInterrupts(exit) && seen.length > 0) leaks.push(`ops=${ops},k=${k}`)
-            assertStatsAddUp(yield* batcher.stats)
-          }))
+        for (let ops = 3; ops <= 8; ops++) {
+          for (let k = 0; k < 40; k++) {
+            const seen: Array<number> = []
+            yield* Effect.scoped(Effect.gen(function*() {
+              const batcher = yield* Batcher.make({
+                process: (batch: ReadonlyArray<number>) =>
+                  Effect.sync(() => {
+                    seen.push(...batch)
+                    return batch
+                  }),
+                batchTimeout: "1 hour"
+              })
+              const effect = api === "submit" ? batcher.submit(k) : Effect.asVoid(batcher.submitAll([k]))
+              const producer = yield* Effect.forkChild(Effect.provideService(effect, Scheduler.MaxOpsBeforeYield, ops))
+              for (let i = 0; i < k; i++) yield* Effect.yieldNow
+              yield* Fiber.interrupt(producer)
+              const exit = yield* Fiber.await(producer)
+              yield* batcher.shutdown
+              if (Exit.isFailure(exit) && Exit.hasInterrupts(exit) && seen.length > 0) leaks.push(`ops=${ops},k=${k}`)
+              assertStatsAddUp(yield* batcher.stats)
+            }))
+          }
         }
         assert.deepStrictEqual(leaks, [], `interrupted after k turns, yet process saw the record, for k in ${leaks}`)
       }))
@@ -766,7 +822,13 @@ describe("faults: producers waiting for room", () => {
   it.effect("a producer waiting for room is admitted as soon as the open batch drains the queue, without waiting for the timeout", () =>
     Effect.gen(function*() {
       const { batches, process } = recorder(times10)
-      const batcher = yield* Batcher.make({ process, maxQueueSize: 1, maxBatchSize: 4, targetBatchCost: 3, batchTimeout: "1 hour" })
+      const batcher = yield* Batcher.make({
+        process,
+        maxQueueSize: 1,
+        maxBatchSize: 4,
+        targetBatchCost: 3,
+        batchTimeout: "1 hour"
+      })
       const all = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4], { costs: [1, 0, 1, 1] }))
       yield* settle()
       // the batch is full at 4 records: it must go now, not when the hour is up

@@ -42,7 +42,11 @@ const makeFiberCounter = () => {
       counter.active--
     }
   }
-  return { counter, track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, Metric.FiberRuntimeMetrics, service) }
+  return {
+    counter,
+    track: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.provideService(effect, Metric.FiberRuntimeMetrics, service)
+  }
 }
 
 /** Node timers and other handles that keep the event loop alive, by type. */
@@ -92,7 +96,10 @@ describe("leaks", () => {
     const heaps: Array<number> = []
     for (let i = 0; i < 10; i++) {
       const { ok, failed, stats } = await Effect.runPromise(track(cycle))
-      assert.strictEqual(ok + failed + stats.totalWithdrawn + (stats.totalCompleted - ok - failed), stats.totalSubmitted)
+      assert.strictEqual(
+        ok + failed + stats.totalWithdrawn + (stats.totalCompleted - ok - failed),
+        stats.totalSubmitted
+      )
       assert.strictEqual(stats.queueSize, 0)
       heaps.push(await settledHeap())
     }
@@ -235,7 +242,7 @@ describe("leaks", () => {
     assert.isUndefined(refs.record.deref(), "its records were collected")
   })
 
-  it("layer sanity: Layer.build in a closed scope releases the batcher", async () => {
+  it("a layer built with Layer.build releases its batcher (no fiber left) when its scope closes", async () => {
     const { counter, track } = makeFiberCounter()
     class Echo extends Context.Service<Echo, Batcher.Batcher<number, number>>()("leaks/Echo") {}
     await Effect.runPromise(track(Effect.scoped(Effect.gen(function*() {

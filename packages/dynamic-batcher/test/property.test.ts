@@ -15,9 +15,9 @@
  */
 import { describe, it } from "@effect/vitest"
 import { Cause, Clock, Data, Deferred, Effect, Exit, Fiber, Scheduler, Scope } from "effect"
-import { TestClock } from "effect/testing"
 import { Batcher, BatcherShutdownError, ResultCountMismatchError } from "effect-dynamic-batcher"
 import type { BatcherError, BatchStats } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { isDone, settle, statsProblems } from "./support/harness.ts"
 
@@ -181,8 +181,7 @@ interface CaseRun {
   shutdownTimedOut: boolean
 }
 
-const expectedStatsSampleBound = (spec: CaseSpec) =>
-  spec.maxQueueSize + spec.maxBatchSize * (spec.prefetchBatches + 1)
+const expectedStatsSampleBound = (spec: CaseSpec) => spec.maxQueueSize + spec.maxBatchSize * (spec.prefetchBatches + 1)
 
 const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
   Effect.gen(function*() {
@@ -224,7 +223,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     let inFlight = 0
     /** process calls running right now: never more than one. */
     let active = 0
-    let batcher: Batcher.Batcher<Rec, number, Boom> | undefined
+    const ref: { batcher?: Batcher.Batcher<Rec, number, Boom> } = {}
     const process = (batch: ReadonlyArray<Rec>): Effect.Effect<ReadonlyArray<number>, Boom> => {
       const index = run.batches.length
       const outcome = spec.outcomes[index % spec.outcomes.length]
@@ -256,7 +255,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           case "interrupt":
             return Effect.interrupt
           case "shutdown":
-            return Effect.as(batcher!.shutdown, batch.map(resultOf))
+            return Effect.as(ref.batcher!.shutdown, batch.map(resultOf))
         }
       })
       // process can only be interrupted from outside (shutdownTimeout) while it sleeps
@@ -273,7 +272,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     }
 
     const scope = yield* Scope.make()
-    batcher = yield* Batcher.make({
+    const b = yield* Batcher.make({
       process,
       costEstimator: (rec: Rec) => {
         run.estimated.push(rec.id)
@@ -292,7 +291,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
       Effect.provideService(Scheduler.PreventSchedulerYield, true),
       Effect.orDie
     )
-    const b = batcher
+    ref.batcher = b
 
     // producers: one fiber per producer, making its calls one after the other
     const callOf = (producer: ProducerRun): Effect.Effect<void> => {
@@ -337,7 +336,10 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     let shutdownFiber: Fiber.Fiber<void> | undefined
     let shutdownDoneAt: number | undefined
     let shutdownElapsed = 0
-    const lastEvent = Math.max(spec.shutdownAt, ...run.producers.map((p) => Math.max(p.spec.at, p.spec.interrupt?.at ?? 0)))
+    const lastEvent = Math.max(
+      spec.shutdownAt,
+      ...run.producers.map((p) => Math.max(p.spec.at, p.spec.interrupt?.at ?? 0))
+    )
     const sample = (now: number) => {
       const stats = Effect.runSync(b.stats)
       for (const p of statsProblems(stats, inFlight)) problem(`t=${now}: ${p}`)
@@ -406,7 +408,9 @@ const expectedFor = (rec: Rec, batch: BatchLog, exit: Exit.Exit<unknown, unknown
   }
   const describeExit = () => Exit.isSuccess(exit) ? `success ${String(exit.value)}` : Cause.pretty(exit.cause)
   const failWith = (ok: boolean, what: string) =>
-    ok ? undefined : `record ${rec.id} (batch ${batch.index}, ${batch.outcome}): expected ${what}, got ${describeExit()}`
+    ok
+      ? undefined
+      : `record ${rec.id} (batch ${batch.index}, ${batch.outcome}): expected ${what}, got ${describeExit()}`
   const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
   const defect = Exit.isFailure(exit) ? Cause.findDefect(exit.cause) : undefined
   switch (batch.outcome) {
@@ -469,7 +473,9 @@ const checkCase = (run: CaseRun): Array<string> => {
   for (const batch of batches) {
     if (batch.ids.length === 0) problems.push(`batch ${batch.index} is empty`)
     for (const id of batch.ids) {
-      if (batchOf.has(id)) problems.push(`record ${id} reached process twice (batches ${batchOf.get(id)!.index}, ${batch.index})`)
+      if (batchOf.has(id)) {
+        problems.push(`record ${id} reached process twice (batches ${batchOf.get(id)!.index}, ${batch.index})`)
+      }
       batchOf.set(id, batch)
     }
   }
@@ -479,7 +485,9 @@ const checkCase = (run: CaseRun): Array<string> => {
       problems.push(`batch ${batch.index} has ${batch.ids.length} records > maxBatchSize ${spec.maxBatchSize}`)
     }
     if (batch.ids.length > 1 && batch.cost > spec.targetBatchCost + EPSILON) {
-      problems.push(`batch ${batch.index} costs ${batch.cost} > targetBatchCost ${spec.targetBatchCost} with ${batch.ids.length} records`)
+      problems.push(
+        `batch ${batch.index} costs ${batch.cost} > targetBatchCost ${spec.targetBatchCost} with ${batch.ids.length} records`
+      )
     }
   }
   // 3
@@ -505,7 +513,9 @@ const checkCase = (run: CaseRun): Array<string> => {
     for (const rec of producer.recs) {
       const batch = batchOf.get(rec.id)
       if (batch !== undefined && batch.index >= cutoff) {
-        problems.push(`record ${rec.id}: its producer was interrupted before batch ${batch.index} started, yet process saw it`)
+        problems.push(
+          `record ${rec.id}: its producer was interrupted before batch ${batch.index} started, yet process saw it`
+        )
       }
     }
   }
@@ -540,7 +550,9 @@ const checkCase = (run: CaseRun): Array<string> => {
           problems.push(`submitAll of ${recs.map((r) => r.id)} expected ${JSON.stringify(expected)}`)
         }
       } else if (Exit.isSuccess(exit)) {
-        problems.push(`submitAll of ${recs.map((r) => r.id)} succeeded although one of its records failed or was not processed`)
+        problems.push(
+          `submitAll of ${recs.map((r) => r.id)} succeeded although one of its records failed or was not processed`
+        )
       } else {
         const explained = recs.some((r) => {
           const batch = batchOf.get(r.id)
@@ -572,16 +584,23 @@ const checkCase = (run: CaseRun): Array<string> => {
   if (!timedOut && stats.totalCompleted !== seen) {
     problems.push(`totalCompleted ${stats.totalCompleted} != ${seen} records seen by process`)
   }
-  if (stats.totalCompleted < seen) problems.push(`totalCompleted ${stats.totalCompleted} < ${seen} records seen by process`)
+  if (stats.totalCompleted < seen) {
+    problems.push(`totalCompleted ${stats.totalCompleted} < ${seen} records seen by process`)
+  }
   const counted = batches.filter((b) => !b.interrupted)
   if (stats.totalBatches !== counted.length) {
     problems.push(`totalBatches ${stats.totalBatches} != ${counted.length} process calls that returned`)
   }
-  const failedSeen = counted.filter((b) => b.outcome !== "ok" && b.outcome !== "shutdown").reduce((n, b) => n + b.ids.length, 0)
+  const failedSeen = counted.filter((b) => b.outcome !== "ok" && b.outcome !== "shutdown").reduce(
+    (n, b) => n + b.ids.length,
+    0
+  )
   if (!timedOut && stats.totalFailed !== failedSeen) {
     problems.push(`totalFailed ${stats.totalFailed} != ${failedSeen} records of failed batches`)
   }
-  if (stats.totalFailed < failedSeen) problems.push(`totalFailed ${stats.totalFailed} < ${failedSeen} records of failed batches`)
+  if (stats.totalFailed < failedSeen) {
+    problems.push(`totalFailed ${stats.totalFailed} < ${failedSeen} records of failed batches`)
+  }
   const costSeen = counted.reduce((sum, b) => sum + b.cost, 0)
   if (Math.abs(stats.totalBatchCost - costSeen) > 1e-6) {
     problems.push(`totalBatchCost ${stats.totalBatchCost} != ${costSeen}`)
@@ -743,12 +762,16 @@ const runIdle = (spec: IdleSpec) =>
     }).pipe(Effect.orDie)
     const producers = yield* Effect.forEach(spec.arrivals, ({ at, cost }, i) =>
       Effect.forkChild(Effect.andThen(Effect.sleep(at), batcher.submit(i, { cost }))))
-    const lastArrival = Math.max(...spec.arrivals.map((a) => a.at))
+    const lastArrival = Math.max(...spec.arrivals.map((a) =>
+      a.at
+    ))
     yield* settle()
     for (let now = 0; !producers.every(isDone); now++) {
       const stats = Effect.runSync(batcher.stats)
       if (inFlight === 0 && stats.queueSize >= spec.minBatchSize) {
-        return [`t=${now}: the processor is free, yet ${stats.queueSize} records (minBatchSize ${spec.minBatchSize}) wait`]
+        return [
+          `t=${now}: the processor is free, yet ${stats.queueSize} records (minBatchSize ${spec.minBatchSize}) wait`
+        ]
       }
       if (now > lastArrival + busy) {
         if (spec.minBatchSize === 1) {
@@ -884,10 +907,13 @@ const chainArb: fc.Arbitrary<ChainSpec> = fc.record({
   prefetchBatches: fc.integer({ min: 1, max: 4 }),
   dispatch: fc.constantFrom<"full" | "idle">("full", "idle"),
   failing: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).map((xs) => xs.map((x, i) => x && i % 2 === 1)),
-  latencies: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }), {
-    minLength: 1,
-    maxLength: 4
-  })
+  latencies: fc.array(
+    fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }),
+    {
+      minLength: 1,
+      maxLength: 4
+    }
+  )
 })
 
 /**
@@ -940,12 +966,15 @@ const runChains = (spec: ChainSpec) =>
           const call: Call = { kind: api, recs, exits: undefined }
           calls.push(call)
           const each = <E>(effect: Effect.Effect<ReadonlyArray<Deferred.Deferred<number, E>>, unknown>) =>
-            Effect.flatMap(Effect.orDie(effect), (ds) => Effect.forEach(ds, (d) => Effect.exit(Deferred.await(d))))
+            Effect.flatMap(Effect.orDie(effect), (ds) =>
+              Effect.forEach(ds, (d) => Effect.exit(Deferred.await(d))))
           const run: Effect.Effect<ReadonlyArray<Exit.Exit<number, unknown>>> = api === "submit"
             ? Effect.map(Effect.exit(batcher.submit(recs[0])), (e) => [e])
             : api === "submitAll"
             ? Effect.map(Effect.exit(batcher.submitAll(recs)), (e): ReadonlyArray<Exit.Exit<number, unknown>> =>
-              Exit.isSuccess(e) ? e.value.map((v) => Exit.succeed(v)) : recs.map(() => Exit.failCause(e.cause)))
+              Exit.isSuccess(e)
+                ? e.value.map((v) => Exit.succeed(v))
+                : recs.map(() => Exit.failCause(e.cause)))
             : api === "offer"
             ? each(Effect.map(batcher.offer(recs[0]), (d) => [d]))
             : each(batcher.offerAll(recs))
@@ -955,25 +984,33 @@ const runChains = (spec: ChainSpec) =>
         }), { discard: true })))
     yield* settle()
     for (let now = 0; !producers.every(isDone); now++) {
-      if (now > 2_000) return [`producers never finished (t=${now})`]
+      if (now > 2_000) {
+        return [`producers never finished (t=${now})`]
+      }
       yield* TestClock.adjust(1)
       yield* settle()
     }
     // a failed submitAll returns before its later records were processed: drain them
     const shutdown = yield* Effect.forkChild(batcher.shutdown)
     for (let steps = 0; !isDone(shutdown); steps++) {
-      if (steps > 2_000) return ["shutdown never finished"]
+      if (steps > 2_000) {
+        return ["shutdown never finished"]
+      }
       yield* TestClock.adjust(1)
     }
     const problems: Array<string> = []
     const batchOf = new Map<number, { readonly index: number; readonly failed: boolean }>()
     batches.forEach((b, index) => {
       for (const id of b.ids) {
-        if (batchOf.has(id)) problems.push(`record ${id} reached process twice`)
+        if (batchOf.has(id)) {
+          problems.push(`record ${id} reached process twice`)
+        }
         batchOf.set(id, { index, failed: b.failed })
       }
     })
-    const position = new Map(estimated.map((id, i) => [id, i] as const))
+    const position = new Map(estimated.map((id, i) =>
+      [id, i] as const
+    ))
     let last = -1
     for (const b of batches) {
       for (const id of b.ids) {
@@ -1031,7 +1068,9 @@ const assertProperty = async <T>(
   } catch (error) {
     const cause = error instanceof Error && error.cause instanceof Error ? `\n${error.cause.message}` : ""
     const message = (error instanceof Error ? error.message : String(error)) + cause
-    throw new Error(`${name} failed with PROPERTY_SEED=${SEED} (replay: PROPERTY_SEED=${SEED} pnpm exec vitest run packages/dynamic-batcher/test/property.test.ts)\n${message}`)
+    throw new Error(
+      `${name} failed with PROPERTY_SEED=${SEED} (replay: PROPERTY_SEED=${SEED} pnpm exec vitest run packages/dynamic-batcher/test/property.test.ts)\n${message}`
+    )
   }
 }
 
@@ -1042,9 +1081,15 @@ describe("property", () => {
       if (process.env.PROPERTY_DEBUG) {
         const s = run.finalStats!
         console.log(JSON.stringify({
-          producers: spec.producers.length, batches: run.batches.length, submitted: s.totalSubmitted, completed: s.totalCompleted,
-          failed: s.totalFailed, withdrawn: s.totalWithdrawn, interruptedCalls: run.producers.filter((p) => p.interruptedAfterBatches !== undefined).length,
-          timedOut: run.batches.some((b) => b.interrupted), shutdownAt: spec.shutdownAt
+          producers: spec.producers.length,
+          batches: run.batches.length,
+          submitted: s.totalSubmitted,
+          completed: s.totalCompleted,
+          failed: s.totalFailed,
+          withdrawn: s.totalWithdrawn,
+          interruptedCalls: run.producers.filter((p) => p.interruptedAfterBatches !== undefined).length,
+          timedOut: run.batches.some((b) => b.interrupted),
+          shutdownAt: spec.shutdownAt
         }))
       }
       return checkCase(run)
@@ -1054,15 +1099,23 @@ describe("property", () => {
   it("producers that submit again as soon as they are resumed keep FIFO and get every result", async () => {
     await assertProperty("chained producers", chainArb, (spec) => runEffect(runChains(spec)))
   }, 120_000)
-    it("no record waits longer than batchTimeout while the processor is free", async () => {
+  it("no record waits longer than batchTimeout while the processor is free", async () => {
     await assertProperty("timeliness", timelyArb, (spec) => runEffect(runTimely(spec)))
   }, 120_000)
 
-  it("dispatch \"idle\": a free processor never waits for the batch timeout while minBatchSize records are queued", async () => {
-    await assertProperty("idle dispatch", idleArb, (spec) => runEffect(runIdle(spec)))
-  }, 120_000)
+  it(
+    "dispatch \"idle\": a free processor never waits for the batch timeout while minBatchSize records are queued",
+    async () => {
+      await assertProperty("idle dispatch", idleArb, (spec) => runEffect(runIdle(spec)))
+    },
+    120_000
+  )
 
-  it("dispatch \"full\" packs batches greedily: full at maxBatchSize, at the budget, or before the record that would exceed it", async () => {
-    await assertProperty("greedy packing", packingArb, (spec) => runEffect(runPacking(spec)))
-  }, 120_000)
+  it(
+    "dispatch \"full\" packs batches greedily: full at maxBatchSize, at the budget, or before the record that would exceed it",
+    async () => {
+      await assertProperty("greedy packing", packingArb, (spec) => runEffect(runPacking(spec)))
+    },
+    120_000
+  )
 })

@@ -40,8 +40,8 @@
  */
 import { Cause, Data, Deferred, Effect, Exit, Fiber } from "effect"
 import { Batcher, BatcherShutdownError, ResultCountMismatchError } from "effect-dynamic-batcher"
-import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import type { BatchStats } from "effect-dynamic-batcher"
+import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import { parseArgs } from "node:util"
 
 // -----------------------------------------------------------------------------
@@ -280,7 +280,9 @@ const main = Effect.gen(function*() {
     if (!flags.quiet && Date.now() - lastLog >= 2000) {
       lastLog = Date.now()
       const stats = yield* batcher.stats
-      console.log(`  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`)
+      console.log(
+        `  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`
+      )
     }
   }
   stopIssuing = true
@@ -390,14 +392,15 @@ const mainPromise = async (): Promise<Report> => {
     if (!flags.quiet && Date.now() - lastLog >= 2000) {
       lastLog = Date.now()
       const stats = batcher.stats
-      console.log(`  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`)
+      console.log(
+        `  … ${next} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`
+      )
     }
   }
   stopIssuing = true
   const shutdownStarted = Date.now()
   // unref'd: a guard must not keep the process alive once everything is done
-  const timeout = (ms: number) =>
-    new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())
+  const timeout = (ms: number) => new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())
   if (await Promise.race([batcher.stop().then(() => "ok" as const), timeout(60_000)]) === "timeout") {
     console.error("soak: stop() did not resolve within 60 s")
   }
@@ -475,9 +478,15 @@ expect(
   stats.totalSubmitted === stats.totalCompleted + stats.totalWithdrawn + stats.queueSize,
   `stats: submitted ${stats.totalSubmitted} != completed ${stats.totalCompleted} + withdrawn ${stats.totalWithdrawn} + queue ${stats.queueSize}`
 )
-expect(stats.totalCompleted === processed, `stats.totalCompleted ${stats.totalCompleted} != ${processed} records process saw`)
+expect(
+  stats.totalCompleted === processed,
+  `stats.totalCompleted ${stats.totalCompleted} != ${processed} records process saw`
+)
 expect(stats.totalBatches === batches, `stats.totalBatches ${stats.totalBatches} != ${batches} process calls`)
-expect(stats.totalFailed === failedRecords, `stats.totalFailed ${stats.totalFailed} != ${failedRecords} records of failed batches`)
+expect(
+  stats.totalFailed === failedRecords,
+  `stats.totalFailed ${stats.totalFailed} != ${failedRecords} records of failed batches`
+)
 expect(stats.totalFailed <= stats.totalCompleted, "stats.totalFailed > totalCompleted")
 expect(
   stats.totalWithdrawn <= withdrawn,
@@ -497,7 +506,13 @@ if (flags["strict-order"]) expect(reordered === 0, `${reordered} records reached
 
 const row = (label: string, value: number | string, note = "") =>
   console.log(`${label.padEnd(12)}${String(value).padStart(10)}${note === "" ? "" : `   ${note}`}`)
-row("submitted", issued, `of ${RECORDS} (${(issued / (report.elapsedMs / 1000)).toFixed(0)} records/s over ${(report.elapsedMs / 1000).toFixed(1)} s)`)
+row(
+  "submitted",
+  issued,
+  `of ${RECORDS} (${(issued / (report.elapsedMs / 1000)).toFixed(0)} records/s over ${
+    (report.elapsedMs / 1000).toFixed(1)
+  } s)`
+)
 row("succeeded", count[OK])
 row(
   "failed",
@@ -516,8 +531,12 @@ row("duplicated", duplicated)
 row("reordered", reordered, "records that reached process before one submitted earlier (FIFO)")
 console.log(
   `BatchStats: submitted ${stats.totalSubmitted}, completed ${stats.totalCompleted}, failed ${stats.totalFailed}, ` +
-    `withdrawn ${stats.totalWithdrawn}, batches ${stats.totalBatches} (avg ${stats.avgBatchSize.toFixed(1)} records), ` +
-    `queue ${stats.queueSize}, utilization ${(stats.utilization * 100).toFixed(1)}%; shutdown took ${report.shutdownMs} ms`
+    `withdrawn ${stats.totalWithdrawn}, batches ${stats.totalBatches} (avg ${
+      stats.avgBatchSize.toFixed(1)
+    } records), ` +
+    `queue ${stats.queueSize}, utilization ${
+      (stats.utilization * 100).toFixed(1)
+    }%; shutdown took ${report.shutdownMs} ms`
 )
 for (const example of lostExamples) console.log(`  lost: ${example}`)
 if (problems.length > 0) {
