@@ -63,9 +63,12 @@ export const make = <Rec, Res, E = never, R = never>(
     // The loops are detached and stopped by the finalizer below, not by the scope's
     // fiber interruption: a graceful drain must let them finish, and a `process`
     // that ignores interruption must not keep the scope from closing.
-    const aggregator = yield* Effect.forkDetach(supervise(aggregationLoop(engine)))
+    // Started at once, so both loops are parked by the time `make` returns and
+    // the first submits already wake them inline.
+    const aggregator = yield* Effect.forkDetach(supervise(aggregationLoop(engine)), { startImmediately: true })
     const processor = yield* Effect.forkDetach(
-      Effect.ensuring(supervise(processingLoop(engine, options.process, tuning.name, publishStats)), stopped)
+      Effect.ensuring(supervise(processingLoop(engine, options.process, tuning.name, publishStats)), stopped),
+      { startImmediately: true }
     )
     const drained = Deferred.await(engine.stopped)
     const timeoutMs = tuning.shutdownTimeoutMs

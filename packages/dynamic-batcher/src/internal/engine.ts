@@ -54,10 +54,13 @@ export type AggregatorNext =
   | { readonly _tag: "ParkUntil"; readonly millis: number }
   /** A batch was sealed and processed inline: step again. */
   | { readonly _tag: "Continue" }
+  /** Yield to the scheduler, then step again. */
+  | { readonly _tag: "Yield" }
 
 const finished: AggregatorNext = { _tag: "Finished" }
 const park: AggregatorNext = { _tag: "Park" }
 const continueStep: AggregatorNext = { _tag: "Continue" }
+const yieldStep: AggregatorNext = { _tag: "Yield" }
 
 export class Engine<Rec, Res, Err> {
   readonly tuning: Tuning
@@ -97,12 +100,26 @@ export class Engine<Rec, Res, Err> {
   private intakeCost = 0
   /**
    * While the aggregation loop is parked, new records wake it only once the
-   * intake holds this many records or this much cost: before that they could
-   * not change its decision (the open batch would not be full, nor reach
-   * `minBatchSize`). So a burst wakes it once per batch, not once per record.
+   * intake holds this many records, or (`wakeOnCost`) enough cost to fill the
+   * open batch: before that they could not change its decision (the batch
+   * would not be full, nor reach `minBatchSize`). So a burst wakes it once per
+   * batch, not once per record. The cost test has the same shape as `fill`'s,
+   * so fractional costs round the same way in both.
    */
   private wakeAtCount = 1
-  private wakeAtCost = 0
+  private wakeOnCost = false
+
+  /** Whether results are being delivered right now (producers resume inline). */
+  private delivering = false
+  /**
+   * Set when a producer submits from inside a delivery: its records feed the
+   * next batch synchronously, so the processing loop must yield now and then.
+   * The processing loop reads and clears it after each delivery.
+   */
+  fedByDelivery = false
+
+  /** Whether the aggregation loop yielded since it found a batch ready for an idle processor. */
+  private burstEnded = false
 
   /** Producers admitted during the current aggregation step, told once it ends. */
   private admitted: Array<Admission> = []
@@ -183,6 +200,7 @@ export class Engine<Rec, Res, Err> {
   }
 
   private accept(entry: Entry<Rec, Res, Err>, now: number): void {
+    if (this.delivering) this.fedByDelivery = true
     entry.state = QUEUED
     entry.acceptedAt = now
     this.intake.push(entry)
@@ -193,7 +211,10 @@ export class Engine<Rec, Res, Err> {
 
   /** Records were accepted: wake the aggregation loop if they can change what it does. */
   private recordsArrived(): void {
-    if (this.intake.size >= this.wakeAtCount || this.intakeCost >= this.wakeAtCost) this.signalAggregator()
+    if (
+      this.intake.size >= this.wakeAtCount ||
+      (this.wakeOnCost && this.openCost + this.intakeCost >= this.tuning.targetBatchCost)
+    ) this.signalAggregator()
   }
 
   // ---------------------------------------------------------------------------
@@ -228,7 +249,16 @@ export class Engine<Rec, Res, Err> {
       let full = this.fill(now)
       // Room freed by filling admits waiting producers, whose records may fill further.
       while (this.admitWaiters(now) && !full) full = this.fill(now)
-      if (this.openLive > 0 && this.dueToSeal(full, now) && !Queue.isFullUnsafe(this.handoff)) {
+      const due = this.openLive > 0 && !Queue.isFullUnsafe(this.handoff) ? this.dueToSeal(full, now) : "no"
+      if (due === "for an idle processor" && !this.burstEnded) {
+        // Submits resume the loops inline: let the current burst of submits
+        // end (one scheduler round) before a batch goes to an idle processor,
+        // or a synchronous burst would make batches of one.
+        this.burstEnded = true
+        return yieldStep
+      }
+      if (due !== "no") {
+        this.burstEnded = false
         // A sealed batch that woke the processor was processed inline, and its
         // producers may have submitted again: return to the loop, which yields
         // now and then, rather than loop here unboundedly.
@@ -243,7 +273,7 @@ export class Engine<Rec, Res, Err> {
       }
       if (this.open.length > 0) this.resetOpen()
       this.wakeAtCount = 1
-      this.wakeAtCost = 0
+      this.wakeOnCost = false
       return !this.accepting && this.intake.size === 0 ? finished : park
     }
   }
@@ -254,20 +284,21 @@ export class Engine<Rec, Res, Err> {
     while (this.openLive < maxBatchSize && this.openCost < targetBatchCost) {
       if (this.intake.size === 0) return false
       const entry = this.intake.peek()
-      if (entry.state === WITHDRAWN) {
-        this.intake.shift()
-        this.intakeCost -= entry.cost
-        continue
-      }
-      if (this.openLive > 0 && this.openCost + entry.cost > targetBatchCost) return true
-      this.intake.shift()
-      this.intakeCost -= entry.cost
+      if (entry.state !== WITHDRAWN && this.openLive > 0 && this.openCost + entry.cost > targetBatchCost) return true
+      this.shiftIntake()
+      if (entry.state === WITHDRAWN) continue
       entry.state = OPEN
       this.open.push(entry)
       this.openCost += entry.cost
       if (++this.openLive === 1) this.openDeadline = now + this.tuning.batchTimeoutMs
     }
     return true
+  }
+
+  /** Removes the intake's oldest record; its cost sum restarts from 0 when it empties, so float drift cannot build up. */
+  private shiftIntake(): void {
+    const entry = this.intake.shift()
+    this.intakeCost = this.intake.size === 0 ? 0 : this.intakeCost - entry.cost
   }
 
   /**
@@ -278,20 +309,22 @@ export class Engine<Rec, Res, Err> {
   private setWakeThresholds(full: boolean): void {
     if (full) {
       this.wakeAtCount = Number.POSITIVE_INFINITY
-      this.wakeAtCost = Number.POSITIVE_INFINITY
+      this.wakeOnCost = false
       return
     }
-    const { dispatch, maxBatchSize, minBatchSize, targetBatchCost } = this.tuning
+    const { dispatch, maxBatchSize, minBatchSize } = this.tuning
     this.wakeAtCount = dispatch === "idle" && this.processorIdle
       ? Math.min(maxBatchSize, minBatchSize) - this.openLive
       : maxBatchSize - this.openLive
-    this.wakeAtCost = targetBatchCost - this.openCost
+    this.wakeOnCost = true
   }
 
-  private dueToSeal(full: boolean, now: number): boolean {
-    return full || !this.accepting || now >= this.openDeadline ||
-      (this.tuning.dispatch === "idle" && this.processorIdle && this.openLive >= this.tuning.minBatchSize &&
-        Queue.sizeUnsafe(this.handoff) === 0)
+  private dueToSeal(full: boolean, now: number): "yes" | "for an idle processor" | "no" {
+    if (full || !this.accepting || now >= this.openDeadline) return "yes"
+    return this.tuning.dispatch === "idle" && this.processorIdle && this.openLive >= this.tuning.minBatchSize &&
+        Queue.sizeUnsafe(this.handoff) === 0
+      ? "for an idle processor"
+      : "no"
   }
 
   /** Hands the open batch to the processor; returns whether that woke it (and it ran inline). */
@@ -432,11 +465,16 @@ export class Engine<Rec, Res, Err> {
 
   /** Delivers every record of a settled batch its result, exactly once. */
   deliver(batch: Batch<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
-    if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)
-    for (let i = 0; i < batch.length; i++) {
-      const entry = batch[i]
-      entry.state = DONE
-      entry.deliver(Exit.succeed(outcome[i]))
+    this.delivering = true
+    try {
+      if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i]
+        entry.state = DONE
+        entry.deliver(Exit.succeed(outcome[i]))
+      }
+    } finally {
+      this.delivering = false
     }
   }
 

@@ -28,9 +28,16 @@ export const InsideProcess = Context.Reference<ReadonlySet<object>>("effect-dyna
  * Each loop yields to the scheduler after this many steps in a row that did
  * not wait: delivering results resumes producers inline and they refill the
  * queue, so without it a synchronous `process` would starve the event loop.
- * A loop that really waits between steps (woken by new submits) never yields.
  */
 const stepsBetweenYields = 8
+
+/**
+ * The processing loop also yields after this many batches in a row whose
+ * deliveries made producers submit again: parked loops are resumed inline, so
+ * such producers chain batch after batch in one synchronous run. A burst of
+ * new submits is still processed inline, as it arrives.
+ */
+const fedBatchesBetweenYields = 64
 
 /** Fills and seals batches until shutdown has sealed every accepted record. */
 export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): Effect.Effect<void> =>
@@ -39,6 +46,10 @@ export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): E
     for (let spins = 0;;) {
       const next = engine.aggregate()
       if (next._tag === "Finished") return engine.endHandoff()
+      if (next._tag === "Yield") {
+        yield* Effect.yieldNow
+        continue
+      }
       if (next._tag === "Continue" || signal.isPending) {
         if (++spins % stepsBetweenYields === 0) yield* Effect.yieldNow
         if (next._tag === "Continue") continue
@@ -82,6 +93,7 @@ export const processingLoop = <Rec, Res, E, R>(
       )
     }
     let spins = 0
+    let fedBatches = 0
     /** The next batch, waiting for one as long as the handoff has not ended. */
     const nextBatch = Effect.gen(function*() {
       for (;;) {
@@ -104,7 +116,11 @@ export const processingLoop = <Rec, Res, E, R>(
       engine.signalAggregator()
       if (outcome !== undefined) engine.deliver(batch, outcome)
       afterBatch()
-      if (++spins % stepsBetweenYields === 0) yield* Effect.yieldNow
+      fedBatches = engine.fedByDelivery ? fedBatches + 1 : 0
+      engine.fedByDelivery = false
+      if (++spins % stepsBetweenYields === 0 || fedBatches % fedBatchesBetweenYields === fedBatchesBetweenYields - 1) {
+        yield* Effect.yieldNow
+      }
       if (waiting === undefined) {
         const next = yield* nextBatch
         if (next === undefined) return
