@@ -94,6 +94,6 @@ export class Gate {
   open(): void {
     const waiters = this.waiters
     this.waiters = undefined
-    if (waiters !== undefined) for (const callback of waiters) callback()
+    if (waiters !== undefined) { for (const callback of waiters) callback() }
   }
 }

@@ -44,40 +44,91 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
 
   for (const ours of POLICIES) {
     const w1 = metric("W1", ours, "submit", sizes.w1, "recPerSec")
-    check(`W1 ${ours} / effect-floor`, ratio(w1, metric("W1", "effect-floor", "submit", sizes.w1, "recPerSec")), (v) => v >= 0.9, "≥ 0.90×", x)
-    check(`W1 ${ours} / request-resolver`, ratio(w1, metric("W1", "request-resolver", "submit", sizes.w1, "recPerSec")), (v) => v > 1, "> 1.00×", x)
+    check(
+      `W1 ${ours} / effect-floor`,
+      ratio(w1, metric("W1", "effect-floor", "submit", sizes.w1, "recPerSec")),
+      (v) => v >= 0.9,
+      "≥ 0.90×",
+      x
+    )
+    check(
+      `W1 ${ours} / request-resolver`,
+      ratio(w1, metric("W1", "request-resolver", "submit", sizes.w1, "recPerSec")),
+      (v) => v > 1,
+      "> 1.00×",
+      x
+    )
   }
   for (const ours of POLICIES) {
     const w1s = metric("W1s", ours, "submit", sizes.w1sProducers, "recPerSec")
-    check(`W1s ${ours} / effect-floor`, ratio(w1s, metric("W1s", "effect-floor", "submit", sizes.w1sProducers, "recPerSec")), (v) => v >= 0.75, "≥ 0.75×", x)
-    check(`W1s ${ours} / request-resolver`, ratio(w1s, metric("W1s", "request-resolver", "submit", sizes.w1sProducers, "recPerSec")), (v) => v >= 2, "≥ 2.00×", x)
+    check(
+      `W1s ${ours} / effect-floor`,
+      ratio(w1s, metric("W1s", "effect-floor", "submit", sizes.w1sProducers, "recPerSec")),
+      (v) => v >= 0.75,
+      "≥ 0.75×",
+      x
+    )
+    check(
+      `W1s ${ours} / request-resolver`,
+      ratio(w1s, metric("W1s", "request-resolver", "submit", sizes.w1sProducers, "recPerSec")),
+      (v) => v >= 2,
+      "≥ 2.00×",
+      x
+    )
   }
   for (const ours of POLICIES) {
     check(
       `W1b ${ours} offerAll / effect-floor bulk`,
-      ratio(metric("W1b", ours, "bulk", sizes.w1b, "recPerSec"), metric("W1b", "effect-floor", "bulk", sizes.w1b, "recPerSec")),
+      ratio(
+        metric("W1b", ours, "bulk", sizes.w1b, "recPerSec"),
+        metric("W1b", "effect-floor", "bulk", sizes.w1b, "recPerSec")
+      ),
       (v) => v >= 0.8,
       "≥ 0.80×",
       x
     )
   }
   for (const ours of POLICIES) {
-    check(`W2 ${ours} throughput / theoretical`, metric("W2", ours, "submit", sizes.w2Producers, "fraction"), (v) => v >= 0.985, "≥ 98.5%", (v) => `${(v * 100).toFixed(1)}%`)
+    check(
+      `W2 ${ours} throughput / theoretical`,
+      metric("W2", ours, "submit", sizes.w2Producers, "fraction"),
+      (v) => v >= 0.985,
+      "≥ 98.5%",
+      (v) => `${(v * 100).toFixed(1)}%`
+    )
   }
   const ms = (v: number) => `${v.toFixed(2)} ms`
-  check("W3 ours-full p50", metric("W3", "ours-full", "submit", sizes.w3Submits, "p50Ms"), (v) => v <= 11, "≤ 11 ms (window + 1)", ms)
-  check("W3 ours-idle p50", metric("W3", "ours-idle", "submit", sizes.w3Submits, "p50Ms"), (v) => v <= 0.2, "≤ 0.20 ms", ms)
+  check(
+    "W3 ours-full p50",
+    metric("W3", "ours-full", "submit", sizes.w3Submits, "p50Ms"),
+    (v) => v <= 11,
+    "≤ 11 ms (window + 1)",
+    ms
+  )
+  check(
+    "W3 ours-idle p50",
+    metric("W3", "ours-idle", "submit", sizes.w3Submits, "p50Ms"),
+    (v) => v <= 0.2,
+    "≤ 0.20 ms",
+    ms
+  )
   for (const ours of POLICIES) {
     check(
       `W4 ${ours} submit / effect-floor submit (bytes/rec)`,
-      ratio(metric("W4", ours, "submit", sizes.w4, "bytesPerRec"), metric("W4", "effect-floor", "submit", sizes.w4, "bytesPerRec")),
+      ratio(
+        metric("W4", ours, "submit", sizes.w4, "bytesPerRec"),
+        metric("W4", "effect-floor", "submit", sizes.w4, "bytesPerRec")
+      ),
       (v) => v <= 1.1,
       "≤ 1.10×",
       x
     )
     check(
       `W4 ${ours} offerAll / effect-floor bulk (bytes/rec)`,
-      ratio(metric("W4", ours, "bulk", sizes.w4, "bytesPerRec"), metric("W4", "effect-floor", "bulk", sizes.w4, "bytesPerRec")),
+      ratio(
+        metric("W4", ours, "bulk", sizes.w4, "bytesPerRec"),
+        metric("W4", "effect-floor", "bulk", sizes.w4, "bytesPerRec")
+      ),
       (v) => v <= 1.5,
       "≤ 1.50×",
       x
@@ -93,7 +144,10 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
   check(`W5 ours-full W4 offerAll bytes/rec, ${w5}`, scale("W4", "bulk", "bytesPerRec"), (v) => v <= 1.3, "≤ 1.30×", x)
   check(
     "W1 ours-promise / promise-min",
-    ratio(metric("W1", "ours-promise", "submit", sizes.w1, "recPerSec"), metric("W1", "promise-min", "submit", sizes.w1, "recPerSec")),
+    ratio(
+      metric("W1", "ours-promise", "submit", sizes.w1, "recPerSec"),
+      metric("W1", "promise-min", "submit", sizes.w1, "recPerSec")
+    ),
     (v) => v >= 0.5,
     "≥ 0.50×",
     x

@@ -44,15 +44,19 @@ const runsFlag = flags.get("runs")
 const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag) } : baseSizes
 const selectedPeers = flags.get("peers")?.split(",").map(peerByName) ?? peers
 const only = flags.get("only")?.split(",")
-const library = flags.get("library") ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!) : undefined
+const library = flags.get("library")
+  ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!)
+  : undefined
 const out = path.resolve(
   packageDir,
   flags.get("out") ?? (smoke ? "results/smoke.json" : "results/latest.json")
 )
 
 const fullPlan = makePlan(sizes, selectedPeers)
-const plan = fullPlan.cells.filter((cell) => only === undefined || only.includes(cell.group) ||
-  (only.includes("W5") && fullPlan.w5Keys.includes(cellKey(cell))))
+const plan = fullPlan.cells.filter((cell) =>
+  only === undefined || only.includes(cell.group) ||
+  (only.includes("W5") && fullPlan.w5Keys.includes(cellKey(cell)))
+)
 const w5Keys = only === undefined || only.includes("W5") ? fullPlan.w5Keys : []
 const cellScript = path.join(here, "cell.ts")
 const childTimeoutMs = smoke ? 60_000 : 300_000
@@ -96,7 +100,17 @@ const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
         const reason = signal === "SIGKILL"
           ? `killed after ${childTimeoutMs / 1000} s`
           : `child exited with ${signal ?? code} before reporting`
-        const result: CellResult = { key: cellKey(spec), spec, status: "failed", reason, runs: [], median: {}, min: {}, max: {}, wallMs }
+        const result: CellResult = {
+          key: cellKey(spec),
+          spec,
+          status: "failed",
+          reason,
+          runs: [],
+          median: {},
+          min: {},
+          max: {},
+          wallMs
+        }
         results.push(result)
         progress(result)
       }
@@ -112,7 +126,9 @@ const progress = (r: CellResult) => {
     ? Object.entries(r.median).map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join(" ")
     : `${r.status}: ${(r.reason ?? "").split("\n")[0]}`
   process.stderr.write(
-    `[${done}/${plan.length}] ${spec.group === "W5" ? `W5:${spec.workload}` : spec.workload} ${spec.peer} ${spec.via} @${spec.size}  ${summary}  (${(r.wallMs / 1000).toFixed(1)} s)\n`
+    `[${done}/${plan.length}] ${
+      spec.group === "W5" ? `W5:${spec.workload}` : spec.workload
+    } ${spec.peer} ${spec.via} @${spec.size}  ${summary}  (${(r.wallMs / 1000).toFixed(1)} s)\n`
   )
   if (r.status === "failed" && r.reason) process.stderr.write(`${r.reason}\n`)
 }
@@ -168,8 +184,10 @@ mkdirSync(path.dirname(out), { recursive: true })
 writeFileSync(out, `${JSON.stringify({ meta, floors, cells: results }, null, 2)}\n`)
 
 const lines = [
-  `## ${smoke ? "Smoke run" : "Results"}: node ${process.version}, ${meta.cores} cores (${meta.cpu}), ${meta.date.slice(0, 10)}` +
-    (meta.label ? `, ${meta.label}` : ""),
+  `## ${smoke ? "Smoke run" : "Results"}: node ${process.version}, ${meta.cores} cores (${meta.cpu}), ${
+    meta.date.slice(0, 10)
+  }` +
+  (meta.label ? `, ${meta.label}` : ""),
   "",
   resultsTable(results, runsLabel, w5Keys),
   ""

@@ -22,14 +22,17 @@ import { benchSizes, makePlan } from "./plan.ts"
 const here = path.dirname(fileURLToPath(import.meta.url))
 const packageDir = path.resolve(here, "..")
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"))
-const flags = new Map(process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => {
-  const [name, ...value] = a.slice(2).split("=")
-  return [name, value.join("=")] as const
-}))
+const flags = new Map(
+  process.argv.slice(2).filter((a) => a.startsWith("--")).map((a) => {
+    const [name, ...value] = a.slice(2).split("=")
+    return [name, value.join("=")] as const
+  })
+)
 const [workload = "W1", peer = "ours-full", via = workload === "W1b" ? "bulk" : "submit"] = args
 const size = flags.has("size") ? Number(flags.get("size")) : undefined
 const spec = makePlan(benchSizes, peers).cells.find((c) =>
-  c.workload === workload && c.peer === peer && c.via === via && (size === undefined ? c.group === workload : c.size === size)
+  c.workload === workload && c.peer === peer && c.via === via &&
+  (size === undefined ? c.group === workload : c.size === size)
 )
 if (spec === undefined) {
   console.error(`no cell ${workload} ${peer} ${via}`)
@@ -37,7 +40,9 @@ if (spec === undefined) {
 }
 const runs = Number(flags.get("runs") ?? spec.runs)
 const top = Number(flags.get("top") ?? 25)
-const library = flags.get("library") ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!) : undefined
+const library = flags.get("library")
+  ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!)
+  : undefined
 
 const heap = flags.has("heap")
 const dir = path.join(packageDir, "profiles")
@@ -121,7 +126,8 @@ for (const [id, us] of selfUs) {
   byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + us)
   total += us
 }
-const unit = (v: number) => heap ? `${(v / 2 ** 20).toFixed(1).padStart(9)} MiB` : `${(v / 1000).toFixed(1).padStart(9)} ms`
+const unit = (v: number) =>
+  heap ? `${(v / 2 ** 20).toFixed(1).padStart(9)} MiB` : `${(v / 1000).toFixed(1).padStart(9)} ms`
 const print = (title: string, map: Map<string, number>, n: number) => {
   console.log(`\n${title}`)
   for (const [name, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {

@@ -105,9 +105,10 @@ export const resultsTable = (
     }
     const metric = mainMetric(spec)
     const floor = byKey.get(cellKey({ ...spec, peer: "effect-floor" }))
-    const vsFloor = spec.peer !== "effect-floor" && floor?.status === "ok" && spec.workload !== "W2" && spec.workload !== "W3"
-      ? `${(r.median[metric] / floor.median[metric]).toFixed(2)}×`
-      : ""
+    const vsFloor =
+      spec.peer !== "effect-floor" && floor?.status === "ok" && spec.workload !== "W2" && spec.workload !== "W3"
+        ? `${(r.median[metric] / floor.median[metric]).toFixed(2)}×`
+        : ""
     const spread = r.runs.length > 1 ? `${formatMain(spec, r.min[metric])} – ${formatMain(spec, r.max[metric])}` : ""
     lines.push(`${head} ${describe(spec, r.median)} | ${spread} | ${vsFloor} |`)
   }
@@ -118,5 +119,7 @@ export const floorsTable = (floors: ReadonlyArray<FloorResult>): string =>
   [
     "| Floor | Measured | Required | Verdict |",
     "| --- | --- | --- | --- |",
-    ...floors.map((f) => `| ${f.floor} | ${f.measured} | ${f.required} | ${f.verdict === "FAIL" ? "**FAIL**" : f.verdict} |`)
+    ...floors.map((f) =>
+      `| ${f.floor} | ${f.measured} | ${f.required} | ${f.verdict === "FAIL" ? "**FAIL**" : f.verdict} |`
+    )
   ].join("\n")

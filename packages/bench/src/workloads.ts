@@ -113,8 +113,7 @@ const withBatcher = <A>(
   process: (batch: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<number>>,
   peerOptions: PeerOptions,
   body: (batcher: EffectBatcher<number, number>) => Effect.Effect<A, unknown>
-): Promise<A> =>
-  Effect.runPromise(Effect.scoped(Effect.flatMap(peer.make<number, number>(process, peerOptions), body)))
+): Promise<A> => Effect.runPromise(Effect.scoped(Effect.flatMap(peer.make<number, number>(process, peerOptions), body)))
 
 /** The peer's bulk path (`offerAll` / `submitMany`), or an error if it has none. */
 const needBulk = <F>(peer: Peer, bulk: F | undefined): F => {

@@ -1,8 +1,8 @@
 /**
  * The demo's command line: flags for the sizes of each part, and `--help`.
  */
-import { parseArgs } from "node:util"
 import { Data, Effect } from "effect"
+import { parseArgs } from "node:util"
 
 /** Which part of the demo runs. */
 export type Part = "inference" | "sqlite" | "all"
@@ -48,7 +48,11 @@ Options:
 
 const PARTS: ReadonlyArray<Part> = ["inference", "sqlite", "all"]
 
-const positiveInteger = (flag: string, value: string | undefined, fallback: number): Effect.Effect<number, UsageError> => {
+const positiveInteger = (
+  flag: string,
+  value: string | undefined,
+  fallback: number
+): Effect.Effect<number, UsageError> => {
   if (value === undefined) return Effect.succeed(fallback)
   const n = Number(value)
   return Number.isSafeInteger(n) && n > 0

@@ -38,7 +38,9 @@ const render = (tracker: ProgressTracker, reading: ProgressReading, elapsedMs: n
   const bar = withBar ? ` ${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}` : ""
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4)
   const count = `${formatCount(reading.done)}/${formatCount(tracker.total)} ${tracker.unit}`
-  return `  ${tracker.label}${bar} ${percent}  ${count}  ${formatRate(reading.done, elapsedMs, tracker.unit)}  ${reading.detail}`
+  return `  ${tracker.label}${bar} ${percent}  ${count}  ${
+    formatRate(reading.done, elapsedMs, tracker.unit)
+  }  ${reading.detail}`
 }
 
 /**
@@ -46,7 +48,9 @@ const render = (tracker: ProgressTracker, reading: ProgressReading, elapsedMs: n
  * its last reading once `effect` ends, however it ends.
  */
 export const withProgress = (mode: ProgressMode, tracker: ProgressTracker) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
   if (mode === "off") return effect
   const withBar = mode === "bar"
   return Effect.gen(function*() {

@@ -1,8 +1,8 @@
 /** Every peer, in table order. A new peer is one file plus one line here. */
 import { dataloaderTick, dataloaderWindow } from "./dataloader.ts"
 import { effectFloor } from "./effect-floor.ts"
-import { oursFull, oursIdle } from "./ours.ts"
 import { oursPromise } from "./ours-promise.ts"
+import { oursFull, oursIdle } from "./ours.ts"
 import { promiseMin } from "./promise-min.ts"
 import { requestResolver } from "./request-resolver.ts"
 import type { Peer } from "./types.ts"

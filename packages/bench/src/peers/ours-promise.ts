@@ -44,7 +44,8 @@ const load = (): Promise<DynamicBatcherClass | string> =>
 export const oursPromise: PromisePeer = {
   kind: "promise",
   name: "ours-promise",
-  description: "effect-dynamic-batcher/promise DynamicBatcher (start/submit/stop), dispatch \"full\"; bulk: submitBatch",
+  description:
+    "effect-dynamic-batcher/promise DynamicBatcher (start/submit/stop), dispatch \"full\"; bulk: submitBatch",
   bulk: true,
   unavailable: async () => {
     const found = await load()

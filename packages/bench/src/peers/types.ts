@@ -28,7 +28,9 @@ export interface EffectBatcher<Rec, Res> {
   /** Enqueue one record and await its result (one fiber per record). */
   readonly submit: (record: Rec) => Effect.Effect<Res, unknown>
   /** The bulk path, if the peer has one: enqueue all, return one Deferred per record. */
-  readonly offerAll?: ((records: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Deferred.Deferred<Res, any>>, unknown>) | undefined
+  readonly offerAll?:
+    | ((records: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Deferred.Deferred<Res, any>>, unknown>)
+    | undefined
   /** The peer's own utilization measure, if it keeps one (ours: `BatchStats.utilization`). */
   readonly utilization?: Effect.Effect<number> | undefined
 }

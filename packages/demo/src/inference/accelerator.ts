@@ -33,13 +33,13 @@ export const unbatchedTimeMs = (profile: AcceleratorProfile, prompts: ReadonlyAr
  * Runs one batch on the accelerator: waits for the batch's launch time, then
  * returns one completion per prompt, in order.
  */
-export const runBatch = (profile: AcceleratorProfile) =>
-(batch: ReadonlyArray<Prompt>): Effect.Effect<ReadonlyArray<Completion>> =>
-  Effect.as(
-    Effect.sleep(launchTimeMs(profile, totalTokens(batch))),
-    batch.map((prompt): Completion => ({
-      promptId: prompt.id,
-      promptTokens: prompt.estimateCost(),
-      text: `completion of prompt #${prompt.id}`
-    }))
-  )
+export const runBatch =
+  (profile: AcceleratorProfile) => (batch: ReadonlyArray<Prompt>): Effect.Effect<ReadonlyArray<Completion>> =>
+    Effect.as(
+      Effect.sleep(launchTimeMs(profile, totalTokens(batch))),
+      batch.map((prompt): Completion => ({
+        promptId: prompt.id,
+        promptTokens: prompt.estimateCost(),
+        text: `completion of prompt #${prompt.id}`
+      }))
+    )

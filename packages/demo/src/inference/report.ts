@@ -1,9 +1,17 @@
 /**
  * The final report of the inference part.
  */
-import { formatBatchStats, formatCount, formatDecimal, formatDuration, formatPercent, formatRate, formatTable } from "../format.ts"
-import type { InferenceResult } from "./run.ts"
+import {
+  formatBatchStats,
+  formatCount,
+  formatDecimal,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  formatTable
+} from "../format.ts"
 import { TOKEN_BUDGET } from "./model.ts"
+import type { InferenceResult } from "./run.ts"
 
 /** The inference part's results, as lines for the terminal. */
 export const formatInferenceReport = (result: InferenceResult): string => {
@@ -37,9 +45,7 @@ export const formatInferenceReport = (result: InferenceResult): string => {
         "unbatched (sampled)",
         `${formatDuration(unbatched.extrapolatedMs)}  ${
           formatCount(unbatched.sampleSize)
-        } prompts run one at a time took ${
-          formatDuration(unbatched.sampleMs)
-        }, scaled to all prompts by the cost model`
+        } prompts run one at a time took ${formatDuration(unbatched.sampleMs)}, scaled to all prompts by the cost model`
       ],
       ["speed-up", `${speedUp(unbatched.computedMs)} vs computed, ${speedUp(unbatched.extrapolatedMs)} vs sampled`],
       [

@@ -2,12 +2,12 @@
  * The embedded database of the SQLite part (`node:sqlite`): a database file
  * in a temp directory, and event tables written batched or row by row.
  */
+import type { Scope } from "effect"
+import { Data, Effect } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import type { Scope } from "effect"
-import { Data, Effect } from "effect"
 import type { Event } from "./events.ts"
 
 /** An SQLite operation failed. */

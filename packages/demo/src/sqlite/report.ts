@@ -1,7 +1,15 @@
 /**
  * The final report of the SQLite part.
  */
-import { formatBatchStats, formatCount, formatDecimal, formatDuration, formatPercent, formatRate, formatTable } from "../format.ts"
+import {
+  formatBatchStats,
+  formatCount,
+  formatDecimal,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  formatTable
+} from "../format.ts"
 import type { SqliteResult } from "./run.ts"
 import { MAX_ROWS_PER_TRANSACTION } from "./run.ts"
 
@@ -13,7 +21,10 @@ export const formatSqliteReport = (result: SqliteResult): string => {
     `SQLite: ${formatCount(result.rows)} rows from ${formatCount(result.producers)} concurrent producers`,
     formatTable([
       ["database", "node:sqlite, a temp file (removed at the end), default journal and synchronous=FULL"],
-      ["batching", `one transaction per batch, one INSERT per row, at most ${formatCount(MAX_ROWS_PER_TRANSACTION)} rows`],
+      [
+        "batching",
+        `one transaction per batch, one INSERT per row, at most ${formatCount(MAX_ROWS_PER_TRANSACTION)} rows`
+      ],
       [
         "batched (measured)",
         `${formatDuration(result.batchedMs)}  ${formatRate(result.rows, result.batchedMs, "rows")}, ${

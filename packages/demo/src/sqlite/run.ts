@@ -126,7 +126,10 @@ export const runSqlite = (
     yield* verify(rowCount === options.rows, `the table holds ${rowCount} rows, ${options.rows} were submitted`)
     yield* verify(distinctRowIds === options.rows, `${distinctRowIds} distinct row ids for ${options.rows} rows`)
     const rowByRow = yield* measureRowByRow(yield* createEventTable(database, "events_row_by_row"), options)
-    yield* verify(rowByRow.rowCount === rowByRow.rows, `the row-by-row table holds ${rowByRow.rowCount} rows, ${rowByRow.rows} were inserted`)
+    yield* verify(
+      rowByRow.rowCount === rowByRow.rows,
+      `the row-by-row table holds ${rowByRow.rowCount} rows, ${rowByRow.rows} were inserted`
+    )
     return {
       rows: options.rows,
       producers: options.producers,

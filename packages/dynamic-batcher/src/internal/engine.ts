@@ -17,8 +17,8 @@ import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.
 import { BatchStats } from "../BatchStats.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
-import { Signal } from "./signal.ts"
 import type { Tuning } from "./options.ts"
+import { Signal } from "./signal.ts"
 import { Counters } from "./telemetry.ts"
 import type { Telemetry } from "./telemetry.ts"
 
