@@ -21,7 +21,7 @@ import type { BatcherConfigError, BatcherError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import * as internal from "./internal/batcher.ts"
 import { nameVariable, tuningConfig } from "./internal/config.ts"
-import type { DispatchPolicy, TuningInput } from "./internal/options.ts"
+import type { DispatchPolicy } from "./internal/options.ts"
 
 /**
  * When a batch goes to `process`: `"full"` (when full, on timeout, or on
@@ -320,7 +320,7 @@ export const layer = <Self, Rec, Res, E, R = never>(
  * @category models
  * @since 0.1.0
  */
-export type Tuning = TuningInput
+export type Tuning = Omit<Options<unknown, unknown, unknown, unknown>, "process" | "costEstimator">
 
 /**
  * A `Config` that reads the tuning knobs from configuration variables under
