@@ -83,6 +83,9 @@ export class Engine<Rec, Res, Err> {
   private inFlight: Batch<Rec, Res, Err> | undefined
   inFlightCost = 0
   private batchStartedAt = 0
+  /** The last settled batch's time in `process` and end, for its metrics. */
+  private settledMillis = 0
+  private settledAt = 0
   /**
    * When the processing loop last finished a batch (or started): everything
    * from then to the next batch's start is idle time, including time the loop
@@ -421,8 +424,19 @@ export class Engine<Rec, Res, Err> {
     this.inFlight = live
     this.inFlightCost = cost
     this.batchStartedAt = now
-    this.telemetry.batchStarted(live, cost, now, this.counters)
     return live
+  }
+
+  /**
+   * The taken batch's `process` has started: report it, and tell the
+   * aggregation loop the handoff has room. Kept apart from `takeBatch` so that
+   * neither the per-record metrics nor the aggregation step delay `process`.
+   */
+  processStarted(): void {
+    if (this.inFlight !== undefined) {
+      this.telemetry.batchStarted(this.inFlight, this.inFlightCost, this.batchStartedAt, this.counters)
+    }
+    this.signalAggregator()
   }
 
   /**
@@ -459,12 +473,18 @@ export class Engine<Rec, Res, Err> {
     }
     const failed = !Array.isArray(outcome)
     if (failed) counters.failed += size
-    this.telemetry.batchFinished(batch, busyMillis, failed, now, counters)
+    this.settledMillis = busyMillis
+    this.settledAt = now
     return outcome
   }
 
-  /** Delivers every record of a settled batch its result, exactly once. */
+  /**
+   * Delivers every record of a settled batch its result, exactly once, after
+   * reporting the batch's metrics (per record, so kept out of the way of the
+   * next `process`, which the loop starts between `settleBatch` and this).
+   */
   deliver(batch: Batch<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
+    this.telemetry.batchFinished(batch, this.settledMillis, !Array.isArray(outcome), this.settledAt, this.counters)
     this.delivering = true
     try {
       if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)

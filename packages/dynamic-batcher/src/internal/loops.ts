@@ -107,13 +107,13 @@ export const processingLoop = <Rec, Res, E, R>(
     let batch = yield* nextBatch
     if (batch === undefined) return
     let running = yield* start(batch)
-    engine.signalAggregator()
+    engine.processStarted()
     for (;;) {
       const exit = yield* Fiber.await(running)
       const outcome = engine.settleBatch(batch, exit)
       const waiting = engine.takeBatch()
       if (waiting !== undefined) running = yield* start(waiting)
-      engine.signalAggregator()
+      engine.processStarted()
       if (outcome !== undefined) engine.deliver(batch, outcome)
       afterBatch()
       fedBatches = engine.fedByDelivery ? fedBatches + 1 : 0
@@ -126,7 +126,7 @@ export const processingLoop = <Rec, Res, E, R>(
         if (next === undefined) return
         batch = next
         running = yield* start(next)
-        engine.signalAggregator()
+        engine.processStarted()
       } else {
         batch = waiting
       }
