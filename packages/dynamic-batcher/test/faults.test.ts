@@ -931,3 +931,20 @@ describe("faults: FIFO when a producer resubmits from inside another's enqueue (
       assert.deepStrictEqual(batches.flat(), [0, 1, 2, 4])
     }))
 })
+
+// Regression test for BUG-7 (found by the full-batches-go-at-once property, fixed in d064183).
+describe("faults: a batch full by a fractional cost goes at once (BUG-7)", () => {
+  it.effect("a batch whose cost reaches the budget exactly (18 + 3.8 = 21.8) goes at once, not on the timeout (BUG-7)", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder(times10)
+      const batcher = yield* Batcher.make({ process, targetBatchCost: 21.8, maxBatchSize: 3, batchTimeout: "1 hour" })
+      const first = yield* Effect.forkChild(batcher.submit(1, { cost: 18 }))
+      yield* settle()
+      const second = yield* Effect.forkChild(batcher.submit(2, { cost: 3.8 }))
+      yield* settle()
+      // 18 + 3.8 reaches the budget of 21.8: the batch is full and must go now
+      assert.deepStrictEqual(batches, [[1, 2]])
+      assert.strictEqual(yield* Fiber.join(first), 10)
+      assert.strictEqual(yield* Fiber.join(second), 20)
+    }))
+})

@@ -1044,6 +1044,98 @@ const runChains = (spec: ChainSpec) =>
     return problems
   }).pipe(Effect.scoped)
 
+// Found BUG-7 (fixed in d064183).
+// -----------------------------------------------------------------------------
+// dispatch "full": a batch goes the moment it is full, never later
+// -----------------------------------------------------------------------------
+
+interface PromptSpec {
+  readonly arrivals: ReadonlyArray<{ readonly at: number; readonly cost: number }>
+  readonly maxBatchSize: number
+  readonly targetBatchCost: number
+  readonly maxQueueSize: number
+  readonly prefetchBatches: number
+}
+
+const promptArb: fc.Arbitrary<PromptSpec> = fc.record({
+  arrivals: fc
+    .array(fc.record({ at: fc.integer({ min: 0, max: 60 }), cost: costArb }), {
+      minLength: 1,
+      maxLength: 100,
+      size: "large"
+    })
+    .map((xs) => [...xs].sort((a, b) => a.at - b.at)),
+  maxBatchSize: fc.integer({ min: 1, max: 16 }),
+  targetBatchCost: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 5, max: 300 }).map((n) => n / 10)),
+  maxQueueSize: fc.integer({ min: 1, max: 64 }),
+  prefetchBatches: fc.integer({ min: 1, max: 4 })
+})
+
+/**
+ * With an instant process and a one-hour batchTimeout, each batch must reach
+ * process exactly when it became full: at the arrival of its last record when
+ * it is full by size or cost, or at the arrival of the record that did not
+ * fit; a batch that never fills goes at shutdown. Catches wake-ups of the
+ * aggregation loop that are missed (e.g. by floating-point drift of the
+ * queued cost) and only made up for by the timeout.
+ */
+const runPrompt = (spec: PromptSpec) =>
+  Effect.gen(function*() {
+    const calls: Array<{ readonly at: number; readonly ids: ReadonlyArray<number> }> = []
+    const batcher = yield* Batcher.make({
+      process: (batch: ReadonlyArray<number>) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          calls.push({ at, ids: [...batch] })
+          return batch
+        }),
+      dispatch: "full",
+      batchTimeout: "1 hour",
+      maxBatchSize: spec.maxBatchSize,
+      targetBatchCost: spec.targetBatchCost,
+      maxQueueSize: spec.maxQueueSize,
+      prefetchBatches: spec.prefetchBatches
+    }).pipe(Effect.orDie)
+    // one producer per millisecond, submitting that millisecond's records in order
+    const byTime = new Map<number, Array<number>>()
+    spec.arrivals.forEach(({ at }, i) => byTime.set(at, [...(byTime.get(at) ?? []), i]))
+    const producers = yield* Effect.forEach([...byTime], ([at, ids]) =>
+      Effect.forkChild(Effect.andThen(
+        Effect.sleep(at),
+        Effect.forEach(ids, (i) => batcher.offer(i, { cost: spec.arrivals[i].cost }), { discard: true })
+      )))
+    const last = spec.arrivals[spec.arrivals.length - 1].at
+    yield* settle()
+    for (let now = 0; now <= last; now++) {
+      yield* TestClock.adjust(1)
+      yield* settle()
+    }
+    const shutdownAt = last + 1
+    yield* batcher.shutdown
+    yield* Fiber.joinAll(producers).pipe(Effect.orDie)
+    const costs = spec.arrivals.map((a) => a.cost)
+    const expected = greedy(costs, spec.maxBatchSize, spec.targetBatchCost)
+    if (JSON.stringify(calls.map((c) => c.ids)) !== JSON.stringify(expected)) {
+      return [`batches ${JSON.stringify(calls.map((c) => c.ids))} != greedy packing ${JSON.stringify(expected)}`]
+    }
+    const problems: Array<string> = []
+    expected.forEach((ids, b) => {
+      const cost = ids.reduce((sum, i) => sum + costs[i], 0)
+      const fullNow = ids.length >= spec.maxBatchSize || cost >= spec.targetBatchCost
+      const closer = expected[b + 1]?.[0]
+      const due = fullNow
+        ? Math.max(...ids.map((i) => spec.arrivals[i].at))
+        : closer !== undefined
+        ? spec.arrivals[closer].at
+        : shutdownAt
+      if (calls[b].at !== due) {
+        problems.push(
+          `batch ${b} ${JSON.stringify(ids)} (cost ${cost}) reached process at t=${calls[b].at}, due at t=${due}`
+        )
+      }
+    })
+    return problems
+  }).pipe(Effect.scoped)
+
 // -----------------------------------------------------------------------------
 // the properties
 // -----------------------------------------------------------------------------
@@ -1098,6 +1190,10 @@ describe("property", () => {
 
   it("producers that submit again as soon as they are resumed keep FIFO and get every result", async () => {
     await assertProperty("chained producers", chainArb, (spec) => runEffect(runChains(spec)))
+  }, 120_000)
+  // Regression test for BUG-7 (found by the full-batches-go-at-once property, fixed in d064183).
+  it("dispatch \"full\": a batch reaches process the moment it is full, never later", async () => {
+    await assertProperty("full batches go at once", promptArb, (spec) => runEffect(runPrompt(spec)))
   }, 120_000)
   it("no record waits longer than batchTimeout while the processor is free", async () => {
     await assertProperty("timeliness", timelyArb, (spec) => runEffect(runTimely(spec)))
