@@ -501,6 +501,42 @@ describe("faults: shutdown", () => {
       assertStatsAddUp(stats)
     }))
 
+  it.effect("shutdown while the only record is in process waits for it and delivers its result", () =>
+    Effect.gen(function*() {
+      const gate = makeGate()
+      const { batches, process } = recorder((batch) => Effect.andThen(gate.wait, times10(batch)))
+      const batcher = yield* Batcher.make({ process, batchTimeout: 0 })
+      const producer = yield* Effect.forkChild(batcher.submit(1))
+      yield* waitUntil("1 in process", () => batches.length === 1)
+      const shutdown = yield* Effect.forkChild(batcher.shutdown)
+      yield* settle()
+      assert.isFalse(isDone(shutdown), "shutdown waits for the batch in process")
+      assert.isFalse(yield* batcher.isRunning)
+      yield* gate.open
+      yield* Fiber.join(shutdown)
+      assert.strictEqual(yield* Fiber.join(producer), 10)
+    }))
+
+  it.effect("shutdown while a record waits in a sealed batch processes it after the running one", () =>
+    Effect.gen(function*() {
+      const gate = makeGate()
+      const { batches, process } = recorder((batch, index) =>
+        index === 0 ? Effect.andThen(gate.wait, times10(batch)) : times10(batch)
+      )
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 1, prefetchBatches: 1, batchTimeout: 0 })
+      const first = yield* Effect.forkChild(batcher.submit(1))
+      yield* waitUntil("1 in process", () => batches.length === 1)
+      const second = yield* Effect.forkChild(batcher.submit(2))
+      yield* settle()
+      assert.strictEqual((yield* batcher.stats).queueSize, 1, "2 is sealed, waiting for the processor")
+      const shutdown = yield* Effect.forkChild(batcher.shutdown)
+      yield* settle()
+      yield* gate.open
+      yield* Fiber.join(shutdown)
+      assert.deepStrictEqual([yield* Fiber.join(first), yield* Fiber.join(second)], [10, 20])
+      assert.deepStrictEqual(batches, [[1], [2]])
+    }))
+
   it.effect("shutdown while records are only queued and in the open batch processes them at once", () =>
     Effect.gen(function*() {
       const { batches, process } = recorder(times10)
