@@ -54,13 +54,13 @@ export type AggregatorNext =
   | { readonly _tag: "ParkUntil"; readonly millis: number }
   /** A batch was sealed and processed inline: step again. */
   | { readonly _tag: "Continue" }
-  /** Yield to the scheduler, then step again. */
-  | { readonly _tag: "Yield" }
+  /** Wait for a signal, or the next scheduler round at the latest. */
+  | { readonly _tag: "ParkUntilNextRound" }
 
 const finished: AggregatorNext = { _tag: "Finished" }
 const park: AggregatorNext = { _tag: "Park" }
 const continueStep: AggregatorNext = { _tag: "Continue" }
-const yieldStep: AggregatorNext = { _tag: "Yield" }
+const recheckStep: AggregatorNext = { _tag: "ParkUntilNextRound" }
 
 export class Engine<Rec, Res, Err> {
   readonly tuning: Tuning
@@ -256,9 +256,11 @@ export class Engine<Rec, Res, Err> {
       if (due === "for an idle processor" && !this.burstEnded) {
         // Submits resume the loops inline: let the current burst of submits
         // end (one scheduler round) before a batch goes to an idle processor,
-        // or a synchronous burst would make batches of one.
+        // or a synchronous burst would make batches of one. Meanwhile the
+        // loop stays parked, so full batches still go inline as they fill.
         this.burstEnded = true
-        return yieldStep
+        this.setWakeThresholds(full)
+        return recheckStep
       }
       if (due !== "no") {
         this.burstEnded = false
@@ -316,7 +318,7 @@ export class Engine<Rec, Res, Err> {
       return
     }
     const { dispatch, maxBatchSize, minBatchSize } = this.tuning
-    this.wakeAtCount = dispatch === "idle" && this.processorIdle
+    this.wakeAtCount = dispatch === "idle" && this.processorIdle && !this.burstEnded
       ? Math.min(maxBatchSize, minBatchSize) - this.openLive
       : maxBatchSize - this.openLive
     this.wakeOnCost = true

@@ -46,8 +46,11 @@ export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): E
     for (let spins = 0;;) {
       const next = engine.aggregate()
       if (next._tag === "Finished") return engine.endHandoff()
-      if (next._tag === "Yield") {
-        yield* Effect.yieldNow
+      if (next._tag === "ParkUntilNextRound") {
+        yield* Effect.withFiber((fiber) => {
+          fiber.currentDispatcher.scheduleTask(() => signal.notify(), 0)
+          return signal.wait
+        })
         continue
       }
       if (next._tag === "Continue" || signal.isPending) {
