@@ -50,13 +50,16 @@ describe("observability", () => {
       const durations = stateOf(metrics, "batcher_process_duration_ms")
       assert.deepStrictEqual([durations.count, durations.max], [3, 20])
       const waits = stateOf(metrics, "batcher_queue_wait_ms")
-      assert.strictEqual(waits.count, 5, "one observation per record that reached process")
-      assert.deepStrictEqual([waits.min, waits.max], [0, 20], "[1,2,3] went at once; [4] waited for the first batch")
+      assert.deepStrictEqual(
+        [waits.count, waits.min, waits.max, waits.sum],
+        [3, 0, 20, 30],
+        "per batch, its oldest record: [1,2,3] went at once, [4] waited 20 ms for the first batch, [99] 10 ms"
+      )
       const latency = stateOf(metrics, "batcher_latency_ms")
       assert.deepStrictEqual(
-        [latency.count, latency.min, latency.max],
-        [5, 10, 40],
-        "[99] failed at once after its 10 ms timeout; [4] waited 20 ms, then ran 20 ms"
+        [latency.count, latency.min, latency.max, latency.sum],
+        [3, 10, 40, 70],
+        "[1,2,3] ran 20 ms; [4] waited 20 ms, then ran 20 ms; [99] failed at once after its 10 ms timeout"
       )
       assert.strictEqual(stateOf(metrics, "batcher_queue_size").value, 0)
       assert.strictEqual(stateOf(metrics, "batcher_in_flight").value, 0)

@@ -270,7 +270,6 @@ export class Engine<Rec, Res, Err> {
         if (this.seal()) return continueStep
         continue
       }
-      this.telemetry.sync(this.counters)
       if (this.openLive > 0) {
         this.setWakeThresholds(full)
         const waitMillis = this.openDeadline - now

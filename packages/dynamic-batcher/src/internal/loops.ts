@@ -90,7 +90,7 @@ export const processingLoop = <Rec, Res, E, R>(
               "batcher.batch_size": batch.length,
               "batcher.batch_cost": engine.inFlightCost
             }
-          })
+          }, noStackTrace)
         ),
         { startImmediately: true }
       )
@@ -135,6 +135,9 @@ export const processingLoop = <Rec, Res, E, R>(
       }
     }
   })
+
+/** A stack trace per batch would point into this loop, not the user's code, and costs more than the span. */
+const noStackTrace = { captureStackTrace: false } as const
 
 /** One link per distinct producer span, as Effect's `RequestResolver.withSpan` does. */
 const producerLinks = (batch: Batch<any, any, any>): Array<Tracer.SpanLink> => {
