@@ -271,6 +271,9 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
     if (Exit.isSuccess(exit)) this.resolve(exit.value)
     else this.reject(Cause.squash(exit.cause))
   }
+  override succeed(value: Res): void {
+    this.resolve(value)
+  }
 }
 
 const emptyStats = new BatchStats({

@@ -129,6 +129,12 @@ export class Engine<Rec, Res, Err> {
 
   readonly counters = new Counters()
   private readonly clock: Clock.Clock
+  /**
+   * Engine times are Clock milliseconds since the batcher started: small
+   * integers that V8 stores inline, where absolute epoch milliseconds would be
+   * a heap number per accepted record.
+   */
+  private readonly epoch: number
   private readonly telemetry: Telemetry
 
   constructor(
@@ -141,7 +147,12 @@ export class Engine<Rec, Res, Err> {
     this.handoff = handoff
     this.clock = clock
     this.telemetry = telemetry
-    this.idleSince = clock.currentTimeMillisUnsafe()
+    this.epoch = clock.currentTimeMillisUnsafe()
+    this.idleSince = 0
+  }
+
+  private now(): number {
+    return this.clock.currentTimeMillisUnsafe() - this.epoch
   }
 
   // ---------------------------------------------------------------------------
@@ -151,7 +162,7 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    this.accept(entry, this.clock.currentTimeMillisUnsafe())
+    this.accept(entry, this.now())
     this.recordsArrived()
     return true
   }
@@ -166,7 +177,7 @@ export class Engine<Rec, Res, Err> {
     let index = 0
     if (this.waiters.size === 0) {
       const end = Math.min(entries.length, this.tuning.maxQueueSize - this.intake.size)
-      const now = this.clock.currentTimeMillisUnsafe()
+      const now = this.now()
       while (index < end) this.accept(entries[index++], now)
     }
     // Signals resume fibers inline, and they may re-enter the engine: every
@@ -245,7 +256,7 @@ export class Engine<Rec, Res, Err> {
   }
 
   private step(): AggregatorNext {
-    const now = this.clock.currentTimeMillisUnsafe()
+    const now = this.now()
     this.aggregatorSignal.clear()
     if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
     for (;;) {
@@ -413,7 +424,7 @@ export class Engine<Rec, Res, Err> {
   }
 
   private startBatch(live: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
-    const now = this.clock.currentTimeMillisUnsafe()
+    const now = this.now()
     this.counters.idleMs += now - this.idleSince
     let cost = 0
     for (let i = 0; i < live.length; i++) {
@@ -448,7 +459,7 @@ export class Engine<Rec, Res, Err> {
    */
   settleBatch(batch: Batch<Rec, Res, Err>, exit: Exit.Exit<ReadonlyArray<Res>, Err>): Outcome<Res, Err> | undefined {
     if (this.inFlight !== batch) return undefined
-    const now = this.clock.currentTimeMillisUnsafe()
+    const now = this.now()
     const size = batch.length
     const busyMillis = now - this.batchStartedAt
     this.idleSince = now
@@ -492,7 +503,7 @@ export class Engine<Rec, Res, Err> {
       for (let i = 0; i < batch.length; i++) {
         const entry = batch[i]
         entry.state = DONE
-        entry.deliver(Exit.succeed(outcome[i]))
+        entry.succeed(outcome[i])
       }
     } finally {
       this.delivering = false

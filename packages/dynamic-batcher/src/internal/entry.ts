@@ -37,7 +37,7 @@ export type EntryState =
  */
 export abstract class Entry<Rec, Res, Err> {
   state: EntryState = NEW
-  /** When the record was accepted, in Clock milliseconds. */
+  /** When the record was accepted, in Clock milliseconds since the batcher started. */
   acceptedAt = 0
   /** The producer's span, linked from the span of the batch that runs this record. */
   span: Tracer.AnySpan | undefined = undefined
@@ -49,6 +49,10 @@ export abstract class Entry<Rec, Res, Err> {
   }
   /** Hands over the result; called exactly once, by the engine. */
   abstract deliver(exit: Exit.Exit<Res, Err>): void
+  /** Hands over a success; entries that need no `Exit` for it override this. */
+  succeed(value: Res): void {
+    this.deliver(Exit.succeed(value))
+  }
 }
 
 /** Whether the record was accepted and has not yet reached `process`. */
