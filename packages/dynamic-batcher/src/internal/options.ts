@@ -3,24 +3,14 @@
  * and a failure names the option and what it must be.
  */
 import { Duration, Effect, Schema } from "effect"
+import type { Tuning as Knobs } from "../Batcher.ts"
 import { BatcherConfigError } from "../BatcherError.ts"
 
 /** How a batch is dispatched to `process`; see `Batcher.Options.dispatch`. */
 export type DispatchPolicy = "full" | "idle"
 
-/** The tuning knobs of a batcher, as the user may give them. */
-export interface TuningInput {
-  readonly targetBatchCost?: number | undefined
-  readonly maxBatchSize?: number | undefined
-  readonly minBatchSize?: number | undefined
-  readonly batchTimeout?: Duration.Input | undefined
-  readonly maxQueueSize?: number | undefined
-  readonly prefetchBatches?: number | undefined
-  readonly defaultCost?: number | undefined
-  readonly dispatch?: DispatchPolicy | undefined
-  readonly shutdownTimeout?: Duration.Input | undefined
-  readonly name?: string | undefined
-}
+/** The tuning knobs of a batcher, as the user may give them (documented on `Batcher.Options`). */
+export type TuningInput = Knobs
 
 /** The knobs after validation, with defaults applied and durations in milliseconds. */
 export interface Tuning {
