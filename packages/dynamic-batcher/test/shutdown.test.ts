@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Scope } from "effect"
 import { Batcher, BatcherShutdownError } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
-import { gated, recorder, settle } from "./utils.ts"
+import { fullQueue, gated, recorder, settle } from "./utils.ts"
 
 const double = (n: number) => n * 2
 
@@ -58,15 +58,7 @@ describe("shutdown", () => {
 
   it.effect("producers suspended on a full queue at shutdown fail with BatcherShutdownError", () =>
     Effect.gen(function*() {
-      const gate = gated(double)
-      const batcher = yield* Batcher.make({
-        process: gate.process,
-        maxQueueSize: 1,
-        maxBatchSize: 1,
-        prefetchBatches: 1
-      })
-      const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
-      yield* settle
+      const { accepted, batcher, drain, gate } = yield* fullQueue(double)
       const blocked = yield* Effect.forkChild(batcher.submit(5))
       const partly = yield* Effect.forkChild(batcher.submitAll([6, 7]))
       yield* settle
@@ -74,10 +66,7 @@ describe("shutdown", () => {
       yield* settle
       assert.instanceOf(yield* Effect.flip(Fiber.join(blocked)), BatcherShutdownError)
       assert.instanceOf(yield* Effect.flip(Fiber.join(partly)), BatcherShutdownError)
-      for (let i = 0; i < 4; i++) {
-        yield* gate.open
-        yield* settle
-      }
+      yield* drain
       yield* Fiber.join(stopping)
       assert.deepStrictEqual(yield* Fiber.join(accepted), [2, 4, 6, 8])
       assert.deepStrictEqual(gate.batches, [[1], [2], [3], [4]])

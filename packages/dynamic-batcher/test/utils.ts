@@ -3,6 +3,7 @@
  * hold `process` busy, and a way to let every ready fiber run.
  */
 import { Deferred, Effect } from "effect"
+import { Batcher } from "effect-dynamic-batcher"
 
 /** A `process` that records every batch it sees and maps each record with `f`. */
 export const recorder = <A, B>(f: (a: A) => B) => {
@@ -51,3 +52,29 @@ export const gated = <A, B>(f: (a: A) => B) => {
 export const settle = Effect.gen(function*() {
   for (let i = 0; i < 20; i++) yield* Effect.yieldNow
 })
+
+/**
+ * A gated batcher with room for one record at a time (maxQueueSize,
+ * maxBatchSize and prefetchBatches 1) that has accepted 1, 2, 3 and 4 (the
+ * first held in process), so the next producer waits for room. `drain` lets
+ * those four batches finish one by one.
+ */
+export const fullQueue = <B>(f: (n: number) => B) =>
+  Effect.gen(function*() {
+    const gate = gated(f)
+    const batcher = yield* Batcher.make({
+      process: gate.process,
+      maxQueueSize: 1,
+      maxBatchSize: 1,
+      prefetchBatches: 1
+    })
+    const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
+    yield* settle
+    const drain = Effect.gen(function*() {
+      for (let i = 0; i < 4; i++) {
+        yield* gate.open
+        yield* settle
+      }
+    })
+    return { gate, batcher, accepted, drain }
+  })

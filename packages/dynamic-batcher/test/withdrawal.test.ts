@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
-import { gated, settle } from "./utils.ts"
+import { fullQueue, gated, settle } from "./utils.ts"
 
 const double = (n: number) => n * 2
 
@@ -86,15 +86,7 @@ describe("withdrawal", () => {
 
   it.effect("a producer interrupted while suspended on a full queue is never accepted", () =>
     Effect.gen(function*() {
-      const gate = gated(double)
-      const batcher = yield* Batcher.make({
-        process: gate.process,
-        maxQueueSize: 1,
-        maxBatchSize: 1,
-        prefetchBatches: 1
-      })
-      const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
-      yield* settle
+      const { accepted, batcher, drain, gate } = yield* fullQueue(double)
       const blocked = yield* Effect.forkChild(batcher.offer(5))
       yield* settle
       assert.isUndefined(blocked.pollUnsafe(), "the producer waits for room")
@@ -102,10 +94,7 @@ describe("withdrawal", () => {
       const stats = yield* batcher.stats
       assert.strictEqual(stats.totalSubmitted, 4)
       assert.strictEqual(stats.totalWithdrawn, 0)
-      for (let i = 0; i < 4; i++) {
-        yield* gate.open
-        yield* settle
-      }
+      yield* drain
       assert.deepStrictEqual(yield* Fiber.join(accepted), [2, 4, 6, 8])
       assert.deepStrictEqual(gate.batches, [[1], [2], [3], [4]])
     }))
