@@ -42,39 +42,29 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
     a === undefined || b === undefined || b === 0 ? undefined : a / b
   const x = (v: number) => `${v.toFixed(2)}×`
 
+  /** Ours' submit throughput over a peer's, in the same workload and size. */
+  const throughputVersus = (
+    workload: WorkloadName,
+    size: number,
+    ours: string,
+    peer: string,
+    ok: (v: number) => boolean,
+    required: string
+  ) =>
+    check(
+      `${workload} ${ours} / ${peer}`,
+      ratio(metric(workload, ours, "submit", size, "recPerSec"), metric(workload, peer, "submit", size, "recPerSec")),
+      ok,
+      required,
+      x
+    )
   for (const ours of POLICIES) {
-    const w1 = metric("W1", ours, "submit", sizes.w1, "recPerSec")
-    check(
-      `W1 ${ours} / effect-floor`,
-      ratio(w1, metric("W1", "effect-floor", "submit", sizes.w1, "recPerSec")),
-      (v) => v >= 0.9,
-      "≥ 0.90×",
-      x
-    )
-    check(
-      `W1 ${ours} / request-resolver`,
-      ratio(w1, metric("W1", "request-resolver", "submit", sizes.w1, "recPerSec")),
-      (v) => v > 1,
-      "> 1.00×",
-      x
-    )
+    throughputVersus("W1", sizes.w1, ours, "effect-floor", (v) => v >= 0.9, "≥ 0.90×")
+    throughputVersus("W1", sizes.w1, ours, "request-resolver", (v) => v > 1, "> 1.00×")
   }
   for (const ours of POLICIES) {
-    const w1s = metric("W1s", ours, "submit", sizes.w1sProducers, "recPerSec")
-    check(
-      `W1s ${ours} / effect-floor`,
-      ratio(w1s, metric("W1s", "effect-floor", "submit", sizes.w1sProducers, "recPerSec")),
-      (v) => v >= 0.75,
-      "≥ 0.75×",
-      x
-    )
-    check(
-      `W1s ${ours} / request-resolver`,
-      ratio(w1s, metric("W1s", "request-resolver", "submit", sizes.w1sProducers, "recPerSec")),
-      (v) => v >= 2,
-      "≥ 2.00×",
-      x
-    )
+    throughputVersus("W1s", sizes.w1sProducers, ours, "effect-floor", (v) => v >= 0.75, "≥ 0.75×")
+    throughputVersus("W1s", sizes.w1sProducers, ours, "request-resolver", (v) => v >= 2, "≥ 2.00×")
   }
   for (const ours of POLICIES) {
     check(
