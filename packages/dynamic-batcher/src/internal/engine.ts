@@ -155,6 +155,24 @@ export class Engine<Rec, Res, Err> {
     return this.clock.currentTimeMillisUnsafe() - this.epoch
   }
 
+  /**
+   * The acceptance time of a record, read once per synchronous run of submits
+   * (until the next microtask): it only feeds the queue-wait and latency
+   * metrics, and a clock read per submit was 5% of a burst's cost.
+   */
+  private acceptedNow(): number {
+    if (this.runStartedAt < 0) {
+      this.runStartedAt = this.now()
+      queueMicrotask(this.endRun)
+    }
+    return this.runStartedAt
+  }
+  /** When the current synchronous run of submits started, or -1 between runs. */
+  private runStartedAt = -1
+  private readonly endRun = () => {
+    this.runStartedAt = -1
+  }
+
   // ---------------------------------------------------------------------------
   // producers
   // ---------------------------------------------------------------------------
@@ -162,7 +180,7 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    this.accept(entry, this.now())
+    this.accept(entry, this.acceptedNow())
     this.recordsArrived()
     return true
   }
@@ -177,7 +195,7 @@ export class Engine<Rec, Res, Err> {
     let index = 0
     if (this.waiters.size === 0) {
       const end = Math.min(entries.length, this.tuning.maxQueueSize - this.intake.size)
-      const now = this.now()
+      const now = this.acceptedNow()
       while (index < end) this.accept(entries[index++], now)
     }
     // Signals resume fibers inline, and they may re-enter the engine: every
