@@ -24,7 +24,7 @@ import { Cause, Effect, Exit, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
 import type { Options } from "./Batcher.ts"
 import { BatcherConfigError } from "./BatcherError.ts"
-import { BatchStats } from "./BatchStats.ts"
+import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
 import type { Engine } from "./internal/engine.ts"
@@ -32,6 +32,7 @@ import { shutdownError } from "./internal/engine.ts"
 import { Entry } from "./internal/entry.ts"
 import { validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
+import { Counters, snapshotOf } from "./internal/telemetry.ts"
 
 /**
  * The library's errors and stats model, for code that imports only this entry.
@@ -276,19 +277,7 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
   }
 }
 
-const emptyStats = new BatchStats({
-  totalSubmitted: 0,
-  totalCompleted: 0,
-  totalFailed: 0,
-  totalWithdrawn: 0,
-  totalBatches: 0,
-  totalBatchCost: 0,
-  avgBatchSize: 0,
-  avgBatchCost: 0,
-  busyTimeMs: 0,
-  idleTimeMs: 0,
-  queueSize: 0
-})
+const emptyStats = snapshotOf(new Counters())
 
 const notRunning = () => shutdownError("the batcher is not running: call start() first")
 

@@ -38,18 +38,14 @@ const make = (dispatch: "full" | "idle"): EffectPeer["make"] =>
     })
   )
 
-export const oursFull: EffectPeer = {
+const peer = (dispatch: "full" | "idle"): EffectPeer => ({
   kind: "effect",
-  name: "ours-full",
-  description: `effect-dynamic-batcher, dispatch "full"`,
+  name: `ours-${dispatch}`,
+  description: `effect-dynamic-batcher, dispatch "${dispatch}"`,
   bulk: true,
-  make: make("full")
-}
+  make: make(dispatch)
+})
 
-export const oursIdle: EffectPeer = {
-  kind: "effect",
-  name: "ours-idle",
-  description: `effect-dynamic-batcher, dispatch "idle"`,
-  bulk: true,
-  make: make("idle")
-}
+export const oursFull: EffectPeer = peer("full")
+
+export const oursIdle: EffectPeer = peer("idle")

@@ -14,12 +14,12 @@
 import type { Clock } from "effect"
 import { Cause, Deferred, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
-import { BatchStats } from "../BatchStats.ts"
+import type { BatchStats } from "../BatchStats.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { Tuning } from "./options.ts"
 import { Signal } from "./signal.ts"
-import { Counters } from "./telemetry.ts"
+import { Counters, snapshotOf } from "./telemetry.ts"
 import type { Telemetry } from "./telemetry.ts"
 
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
@@ -129,12 +129,6 @@ export class Engine<Rec, Res, Err> {
 
   readonly counters = new Counters()
   private readonly clock: Clock.Clock
-  /**
-   * Engine times are Clock milliseconds since the batcher started: small
-   * integers that V8 stores inline, where absolute epoch milliseconds would be
-   * a heap number per accepted record.
-   */
-  private readonly epoch: number
   private readonly telemetry: Telemetry
 
   constructor(
@@ -147,12 +141,11 @@ export class Engine<Rec, Res, Err> {
     this.handoff = handoff
     this.clock = clock
     this.telemetry = telemetry
-    this.epoch = clock.currentTimeMillisUnsafe()
-    this.idleSince = 0
+    this.idleSince = clock.currentTimeMillisUnsafe()
   }
 
   private now(): number {
-    return this.clock.currentTimeMillisUnsafe() - this.epoch
+    return this.clock.currentTimeMillisUnsafe()
   }
 
   /**
@@ -259,9 +252,10 @@ export class Engine<Rec, Res, Err> {
   }
 
   /**
-   * One aggregation step at time `now`: fill the open batch from the queue,
-   * admit waiting producers into the room that freed, seal every batch that is
-   * due while the handoff has room, and say what to wait for next.
+   * One aggregation step: fill the open batch from the queue, admit waiting
+   * producers into the room that freed, seal the batches that are due while
+   * the handoff has room (stopping after one that ran inline), tell admitted
+   * producers, and say what to wait for next.
    */
   aggregate(): AggregatorNext {
     const next = this.step()
@@ -366,9 +360,7 @@ export class Engine<Rec, Res, Err> {
     for (let i = 0; i < batch.length; i++) batch[i].state = SEALED
     Queue.offerUnsafe(this.handoff, batch)
     this.processorIdle = false
-    this.open = []
-    this.openLive = 0
-    this.openCost = 0
+    this.resetOpen()
     return this.processorSignal.notify()
   }
 
@@ -460,7 +452,7 @@ export class Engine<Rec, Res, Err> {
   /**
    * The taken batch's `process` has started: report it, and tell the
    * aggregation loop the handoff has room. Kept apart from `takeBatch` so that
-   * neither the per-record metrics nor the aggregation step delay `process`.
+   * neither the metrics nor the aggregation step delay `process`.
    */
   processStarted(): void {
     if (this.inFlight !== undefined) {
@@ -510,8 +502,8 @@ export class Engine<Rec, Res, Err> {
 
   /**
    * Delivers every record of a settled batch its result, exactly once, after
-   * reporting the batch's metrics (per record, so kept out of the way of the
-   * next `process`, which the loop starts between `settleBatch` and this).
+   * reporting the batch's metrics (kept out of the way of the next `process`,
+   * which the loop starts between `settleBatch` and this).
    */
   deliver(batch: Batch<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
     this.telemetry.batchFinished(batch, this.settledMillis, !Array.isArray(outcome), this.settledAt, this.counters)
@@ -599,20 +591,7 @@ export class Engine<Rec, Res, Err> {
   // ---------------------------------------------------------------------------
 
   snapshot(): BatchStats {
-    const batches = this.counters.batches
-    return new BatchStats({
-      totalSubmitted: this.counters.submitted,
-      totalCompleted: this.counters.completed,
-      totalFailed: this.counters.failed,
-      totalWithdrawn: this.counters.withdrawn,
-      totalBatches: batches,
-      totalBatchCost: this.counters.batchCost,
-      avgBatchSize: batches === 0 ? 0 : this.counters.batchedRecords / batches,
-      avgBatchCost: batches === 0 ? 0 : this.counters.batchCost / batches,
-      busyTimeMs: this.counters.busyMs,
-      idleTimeMs: this.counters.idleMs,
-      queueSize: this.counters.pending
-    })
+    return snapshotOf(this.counters)
   }
 }
 

@@ -37,7 +37,7 @@ export type EntryState =
  */
 export abstract class Entry<Rec, Res, Err> {
   state: EntryState = NEW
-  /** When the record was accepted, in Clock milliseconds since the batcher started. */
+  /** When the record was accepted, in Clock milliseconds (read once per synchronous run of submits). */
   acceptedAt = 0
   /** The producer's span, linked from the span of the batch that runs this record. */
   span: Tracer.AnySpan | undefined = undefined

@@ -7,6 +7,7 @@
  * of the steady-state throughput; this costs one observation per batch.
  */
 import { Context, Fiber, Metric, Tracer } from "effect"
+import { BatchStats } from "../BatchStats.ts"
 
 /** The running totals of a batcher; `BatchStats` is a snapshot of these. */
 export class Counters {
@@ -23,6 +24,24 @@ export class Counters {
   pending = 0
   /** Inside the running `process` call. */
   inFlight = 0
+}
+
+/** An immutable `BatchStats` of the counters as they are now. */
+export const snapshotOf = (counters: Counters): BatchStats => {
+  const batches = counters.batches
+  return new BatchStats({
+    totalSubmitted: counters.submitted,
+    totalCompleted: counters.completed,
+    totalFailed: counters.failed,
+    totalWithdrawn: counters.withdrawn,
+    totalBatches: batches,
+    totalBatchCost: counters.batchCost,
+    avgBatchSize: batches === 0 ? 0 : counters.batchedRecords / batches,
+    avgBatchCost: batches === 0 ? 0 : counters.batchCost / batches,
+    busyTimeMs: counters.busyMs,
+    idleTimeMs: counters.idleMs,
+    queueSize: counters.pending
+  })
 }
 
 /** The timing a record carries for the latency histograms. */
