@@ -121,7 +121,8 @@ export const processingLoop = <Rec, Res, E, R>(
       afterBatch()
       fedBatches = engine.fedByDelivery ? fedBatches + 1 : 0
       engine.fedByDelivery = false
-      if (++spins % stepsBetweenYields === 0 || fedBatches % fedBatchesBetweenYields === fedBatchesBetweenYields - 1) {
+      if (++spins % stepsBetweenYields === 0 || fedBatches === fedBatchesBetweenYields) {
+        fedBatches = 0
         yield* Effect.yieldNow
       }
       if (waiting === undefined) {
