@@ -231,17 +231,17 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   ): Promise<Array<Promise<Res>>> {
     const running = this.running
     if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
-    const list = Array.from(records)
-    const costs = running.batcher.costsOf(list, options?.estimatedCosts)
-    if (!Array.isArray(costs)) return Promise.reject(costs)
-    const entries = new Array<PromiseEntry<Rec, Res>>(list.length)
-    const results = new Array<Promise<Res>>(list.length)
-    for (let i = 0; i < list.length; i++) {
-      results[i] = new Promise<Res>((resolve, reject) => {
-        entries[i] = new PromiseEntry(list[i], costs[i], resolve, reject)
+    const results: Array<Promise<Res>> = []
+    const entries = running.batcher.entriesOf(Array.from(records), options?.estimatedCosts, (record, cost) => {
+      let entry: PromiseEntry<Rec, Res> | undefined
+      const result = new Promise<Res>((resolve, reject) => {
+        entry = new PromiseEntry(record, cost, resolve, reject)
       })
-      results[i].catch(constVoid)
-    }
+      result.catch(constVoid)
+      results.push(result)
+      return entry!
+    })
+    if (!Array.isArray(entries)) return Promise.reject(entries)
     return new Promise((resolve, reject) => {
       const waiter = running.engine.enqueue(entries, { onAdmitted: () => resolve(results), onRejected: reject })
       if (waiter === undefined) resolve(results)

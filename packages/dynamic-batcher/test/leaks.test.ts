@@ -6,7 +6,7 @@
  * with it, else it is switched on at run time through V8's flags.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { BatcherAlreadyRunningError, DynamicBatcher } from "effect-dynamic-batcher/promise"
 import v8 from "node:v8"
@@ -240,6 +240,22 @@ describe("leaks", () => {
     await settledHeap()
     assert.isUndefined(refs.batcher.deref(), "the batcher was collected")
     assert.isUndefined(refs.record.deref(), "its records were collected")
+  })
+
+  it("a delivered offer lets go of its record while the producer still holds the Deferred", async () => {
+    const { deferred, record } = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<{ readonly payload: Uint8Array }>) => Effect.succeed(batch.map(() => 1)),
+        maxBatchSize: 1
+      })
+      const record = { payload: new Uint8Array(1024) }
+      const deferred = yield* batcher.offer(record)
+      yield* Deferred.await(deferred)
+      return { deferred, record: new WeakRef(record) }
+    })))
+    await settledHeap()
+    assert.isUndefined(record.deref(), "the record was collected")
+    assert.strictEqual(await Effect.runPromise(Deferred.await(deferred)), 1, "the Deferred keeps its result")
   })
 
   it("a layer built with Layer.build releases its batcher (no fiber left) when its scope closes", async () => {

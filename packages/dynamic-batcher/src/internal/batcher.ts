@@ -15,6 +15,7 @@ import type { CostOf, EstimateMethod } from "./cost.ts"
 import { costMethods, makeCostOf } from "./cost.ts"
 import type { Batch } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
+import type { Entry } from "./entry.ts"
 import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
 import { validateTuning } from "./options.ts"
@@ -139,35 +140,38 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
       entry.span = currentParentSpan()
-      if (engine.acceptOne(entry)) return Effect.sync(() => engine.withdraw(entry))
-      const entries = [entry]
-      const waiter = engine.enqueue(entries, {
-        onAdmitted: constVoid,
-        onRejected: (error) => resume(Effect.fail(error))
-      })
-      return Effect.sync(() => engine.cancel(entries, waiter))
+      return engine.acceptOne(entry) ? Effect.sync(() => engine.withdraw(entry)) : this.waitForRoom([entry], resume)
     })
+  }
+
+  /**
+   * Enqueues the records of a producer that resumes only with their results:
+   * those that do not fit wait for room. Returns the cleanup for its interruption.
+   */
+  private waitForRoom(
+    entries: ReadonlyArray<Entry<Rec, Res, Err<E>>>,
+    resume: (effect: Effect.Effect<never, BatcherError>) => void
+  ): Effect.Effect<void> {
+    const engine = this.engine
+    const waiter = engine.enqueue(entries, {
+      onAdmitted: constVoid,
+      onRejected: (error) => resume(Effect.fail(error))
+    })
+    return Effect.sync(() => engine.cancel(entries, waiter))
   }
 
   submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
     return Effect.callback<Array<Res>, Err<E>>((resume) => {
-      const engine = this.engine
-      const checked = this.check(records, options?.costs)
-      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
-      const [list, costs] = checked
-      if (list.length === 0) return resume(Effect.succeed([]))
+      const list = listOf(records)
       const group = new Group<Res, Err<E>>(list.length, resume)
-      const span = currentParentSpan()
-      const entries = list.map((record, i) => {
-        const entry = new GroupEntry(record, costs[i], group, i)
-        entry.span = span
-        return entry
-      })
-      const waiter = engine.enqueue(entries, {
-        onAdmitted: constVoid,
-        onRejected: (error) => resume(Effect.fail(error))
-      })
-      return Effect.sync(() => engine.cancel(entries, waiter))
+      const entries = this.entriesOf(
+        list,
+        options?.costs,
+        (record, cost, index) => new GroupEntry(record, cost, group, index)
+      )
+      if (!Array.isArray(entries)) return resume(Effect.fail(entries))
+      if (entries.length === 0) return resume(Effect.succeed([]))
+      return this.waitForRoom(entries, resume)
     })
   }
 
@@ -184,52 +188,54 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
     return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
       const engine = this.engine
-      const checked = this.check(records, options?.costs)
-      if (!Array.isArray(checked)) return resume(Effect.fail(checked))
-      const [list, costs] = checked
-      const span = currentParentSpan()
-      const entries = list.map((record, i) => {
-        const entry = new DeferredEntry<Rec, Res, Err<E>>(record, costs[i])
-        entry.span = span
-        return entry
-      })
-      const deferreds = entries.map((entry) => entry.deferred)
+      // Each entry is the Deferred of its record: the entries are what the producer gets.
+      const entries = this.entriesOf(listOf(records), options?.costs, makeDeferredEntry<Rec, Res, Err<E>>)
+      if (!Array.isArray(entries)) return resume(Effect.fail(entries))
       const waiter = engine.enqueue(entries, {
-        onAdmitted: () => resume(Effect.succeed(deferreds)),
+        onAdmitted: () => resume(Effect.succeed(entries)),
         onRejected: (error) => resume(Effect.fail(error))
       })
-      if (waiter === undefined) return resume(Effect.succeed(deferreds))
+      if (waiter === undefined) return resume(Effect.succeed(entries))
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
 
-  /** The records and their costs, every cost checked, or why they cannot be accepted. */
-  private check(
-    records: Iterable<Rec>,
-    explicitCosts: ReadonlyArray<number> | undefined
-  ): [ReadonlyArray<Rec>, Array<number>] | BatcherError {
+  /**
+   * One entry per record, made by `make` with the record's checked cost, and
+   * carrying the producer's span; or the first reason the records cannot be
+   * accepted, before anything is enqueued. `explicitCosts` must have one entry
+   * per record. One pass over the records, since each one's cost is needed
+   * only to make its entry.
+   */
+  entriesOf<En extends Entry<Rec, Res, Err<E>>>(
+    list: ReadonlyArray<Rec>,
+    explicitCosts: ReadonlyArray<number> | undefined,
+    make: (record: Rec, cost: number, index: number) => En
+  ): Array<En> | BatcherError {
     if (!this.engine.accepting) return notAccepting()
-    const list = Array.isArray(records) ? records as ReadonlyArray<Rec> : Array.from(records)
-    const costs = this.costsOf(list, explicitCosts)
-    return Array.isArray(costs) ? [list, costs] : costs
-  }
-
-  /** Every record's cost, or the first reason one cannot be had; `explicitCosts` must match in length. */
-  costsOf(
-    records: ReadonlyArray<Rec>,
-    explicitCosts: ReadonlyArray<number> | undefined
-  ): Array<number> | InvalidCostError {
-    if (explicitCosts !== undefined && explicitCosts.length !== records.length) {
+    const size = list.length
+    if (explicitCosts !== undefined && explicitCosts.length !== size) {
       return new InvalidCostError({
-        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${records.length} records`
+        reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${size} records`
       })
     }
-    const costs = new Array<number>(records.length)
-    for (let i = 0; i < records.length; i++) {
-      const cost = this.costOf(records[i], explicitCosts?.[i])
+    const span = currentParentSpan()
+    // Sized up front: an array grown by `push` keeps up to half its length spare.
+    const entries = new Array<En>(size)
+    for (let i = 0; i < size; i++) {
+      const record = list[i]
+      const cost = this.costOf(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost
-      costs[i] = cost
+      const entry = make(record, cost, i)
+      entry.span = span
+      entries[i] = entry
     }
-    return costs
+    return entries
   }
 }
+
+/** The records as an array, copied only when they are not one already. */
+export const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
+  Array.isArray(records) ? records as ReadonlyArray<A> : Array.from(records)
+
+const makeDeferredEntry = <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost)

@@ -17,10 +17,11 @@ const check = (cost: unknown, source: string): number | InvalidCostError =>
       cost
     })
 
-const call = (f: () => unknown, source: string): number | InvalidCostError => {
+/** The estimate `f` returns, checked; a throw becomes the error. */
+const estimate = <Rec>(f: (this: Rec) => unknown, self: Rec, source: string): number | InvalidCostError => {
   let cost: unknown
   try {
-    cost = f()
+    cost = f.call(self)
   } catch (error) {
     return new InvalidCostError({
       reason: `${source} threw: ${error instanceof Error ? error.message : formatValue(error)}`
@@ -38,24 +39,31 @@ export const costMethods: ReadonlyArray<EstimateMethod> = ["estimateCost"]
 /** Token batchers prefer the record's `estimateTokens()`. */
 export const tokenMethods: ReadonlyArray<EstimateMethod> = ["estimateTokens", "estimateCost"]
 
-const methodOf = (record: unknown, name: EstimateMethod): (() => unknown) | undefined => {
-  if (typeof record !== "object" || record === null) return undefined
-  const method = (record as Record<EstimateMethod, unknown>)[name]
-  return typeof method === "function" ? method as () => unknown : undefined
-}
-
-/** Builds the cost function of a batcher from its options. */
+/**
+ * Builds the cost function of a batcher from its options. It runs once per
+ * record, so it allocates nothing: records that are not objects skip the
+ * method lookup, and the estimator runs without a closure around it.
+ */
 export const makeCostOf = <Rec>(
   costEstimator: ((record: Rec) => number) | undefined,
   defaultCost: number,
   methods: ReadonlyArray<EstimateMethod>
-): CostOf<Rec> =>
-(record, explicit) => {
-  if (explicit !== undefined) return check(explicit, "cost")
-  if (costEstimator !== undefined) return call(() => costEstimator(record), "costEstimator")
-  for (const name of methods) {
-    const method = methodOf(record, name)
-    if (method !== undefined) return call(() => method.call(record), `record.${name}()`)
+): CostOf<Rec> => {
+  if (costEstimator !== undefined) {
+    const viaEstimator = function(this: Rec) {
+      return costEstimator(this)
+    }
+    return (record, explicit) =>
+      explicit !== undefined ? check(explicit, "cost") : estimate(viaEstimator, record, "costEstimator")
   }
-  return defaultCost
+  const sources = methods.map((name) => `record.${name}()`)
+  return (record, explicit) => {
+    if (explicit !== undefined) return check(explicit, "cost")
+    if (typeof record !== "object" || record === null) return defaultCost
+    for (let i = 0; i < methods.length; i++) {
+      const method = (record as Record<EstimateMethod, unknown>)[methods[i]]
+      if (typeof method === "function") return estimate(method as (this: Rec) => unknown, record, sources[i])
+    }
+    return defaultCost
+  }
 }

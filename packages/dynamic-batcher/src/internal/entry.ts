@@ -5,6 +5,7 @@
  */
 import type { Effect, Tracer } from "effect"
 import { Deferred, Exit } from "effect"
+import type { Pipeable } from "effect/Pipeable"
 
 /** Created, not yet accepted: its producer waits for room in the queue. */
 export const NEW = 0
@@ -37,7 +38,7 @@ export type EntryState =
  */
 export abstract class Entry<Rec, Res, Err> {
   state: EntryState = NEW
-  /** When the record was accepted, in Clock milliseconds (read once per synchronous run of submits). */
+  /** When the record was accepted, in milliseconds since the batcher started (read once per synchronous run of submits). */
   acceptedAt = 0
   /** The producer's span, linked from the span of the batch that runs this record. */
   span: Tracer.AnySpan | undefined = undefined
@@ -71,11 +72,32 @@ export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
   }
 }
 
-/** The record of an `offer` / `offerAll`: its result completes a `Deferred`. */
-export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
-  readonly deferred: Deferred.Deferred<Res, Err> = Deferred.makeUnsafe<Res, Err>()
+/**
+ * The record of an `offer` / `offerAll`, which is also the `Deferred` its
+ * producer awaits: one object per record instead of two. Effect's `Deferred`
+ * is a public shape (its `effect` and `resumes` fields are in the interface)
+ * plus a prototype carrying the type id, which the entry copies from a real
+ * one below, so every `Deferred` function works on it.
+ */
+export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implements Deferred.Deferred<Res, Err> {
+  declare readonly [DeferredTypeId]: Deferred.Deferred<Res, Err>[typeof DeferredTypeId]
+  declare readonly pipe: Pipeable["pipe"]
+  // Declared without initializers, the fields still exist from construction on
+  // (class fields are defined as undefined), so every entry keeps one shape.
+  effect?: Effect.Effect<Res, Err>
+  resumes?: Array<(effect: Effect.Effect<Res, Err>) => void> | undefined
   deliver(exit: Exit.Exit<Res, Err>): void {
-    Deferred.doneUnsafe(this.deferred, exit)
+    Deferred.doneUnsafe(this, exit) // The producer may hold the Deferred long after: let go of the record and span.
+    ;(this as { record: unknown }).record = undefined
+    this.span = undefined
+  }
+}
+
+const DeferredTypeId = "~effect/Deferred"
+const deferredPrototype: object = Object.getPrototypeOf(Deferred.makeUnsafe())
+for (const key of Reflect.ownKeys(deferredPrototype)) {
+  if (key !== "constructor") {
+    Object.defineProperty(DeferredEntry.prototype, key, Object.getOwnPropertyDescriptor(deferredPrototype, key)!)
   }
 }
 

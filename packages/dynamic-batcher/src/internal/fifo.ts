@@ -15,6 +15,21 @@ export class Fifo<A> {
     this.items.push(item)
   }
 
+  /**
+   * Appends `items[from..to)`. Into an empty buffer they are copied in one
+   * step, to an array of their exact size: growing a large array push by push
+   * copies it several times, and every copy of references to young objects
+   * costs the garbage collector again.
+   */
+  pushAll(items: ReadonlyArray<A>, from: number, to: number): void {
+    if (this.size === 0) {
+      this.items = items.slice(from, to)
+      this.head = 0
+      return
+    }
+    for (let i = from; i < to; i++) this.items.push(items[i])
+  }
+
   /** The oldest item; only call when `size > 0`. */
   peek(): A {
     return this.items[this.head]

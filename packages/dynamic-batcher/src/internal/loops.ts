@@ -79,12 +79,22 @@ export const processingLoop = <Rec, Res, E, R>(
     const inside = new Set(yield* InsideProcess).add(engine)
     const start = (batch: Batch<Rec, Res, any>) => {
       const records = new Array<Rec>(batch.length)
-      for (let i = 0; i < batch.length; i++) records[i] = batch[i].record
+      const links: Array<Tracer.SpanLink> = []
+      let linked: Set<Tracer.AnySpan> | undefined
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i]
+        records[i] = entry.record
+        // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
+        const span = entry.span
+        if (span === undefined || linked?.has(span)) continue
+        ;(linked ??= new Set()).add(span)
+        links.push({ span, attributes: {} })
+      }
       return Effect.forkChild(
         Effect.suspend(() => process(records)).pipe(
           Effect.provideService(InsideProcess, inside),
           Effect.withSpan("Batcher.process", {
-            links: producerLinks(batch),
+            links,
             attributes: {
               "batcher.name": name,
               "batcher.batch_size": batch.length,
@@ -139,18 +149,3 @@ export const processingLoop = <Rec, Res, E, R>(
 
 /** A stack trace per batch would point into this loop, not the user's code, and costs more than the span. */
 const noStackTrace = { captureStackTrace: false } as const
-
-/** One link per distinct producer span, as Effect's `RequestResolver.withSpan` does. */
-const producerLinks = (batch: Batch<any, any, any>): Array<Tracer.SpanLink> => {
-  const links: Array<Tracer.SpanLink> = []
-  let seen: Set<Tracer.AnySpan> | undefined
-  for (let i = 0; i < batch.length; i++) {
-    const span = batch[i].span
-    if (span === undefined) continue
-    seen ??= new Set()
-    if (seen.has(span)) continue
-    seen.add(span)
-    links.push({ span, attributes: {} })
-  }
-  return links
-}

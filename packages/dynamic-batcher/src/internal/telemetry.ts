@@ -46,7 +46,7 @@ export const snapshotOf = (counters: Counters): BatchStats => {
 
 /** The timing a record carries for the latency histograms. */
 export interface Timed {
-  /** When the record was accepted, in Clock milliseconds. */
+  /** When the record was accepted, in milliseconds since the batcher started. */
   readonly acceptedAt: number
   readonly cost: number
 }

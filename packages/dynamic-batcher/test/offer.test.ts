@@ -1,0 +1,73 @@
+/**
+ * What `offer` and `offerAll` return are Effect `Deferred`s in every respect:
+ * each record's entry is its own Deferred (one object per record), so these
+ * tests hold it to everything Effect's `Deferred` module does with one.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Data, Deferred, Effect, Fiber, Option } from "effect"
+import { Batcher } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
+import { gated, recorder, settle } from "./utils.ts"
+
+class ModelError extends Data.TaggedError("ModelError")<{ readonly batchSize: number }> {}
+
+describe("offer / offerAll Deferreds", () => {
+  it.effect("are Deferreds that every Deferred function accepts", () =>
+    Effect.gen(function*() {
+      const { open, process } = gated((n: number) => n * 2)
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 2 })
+      const [first, second] = yield* batcher.offerAll([1, 2])
+      assert.isTrue(Deferred.isDeferred(first))
+      assert.isFalse(Deferred.isDoneUnsafe(first), "pending while process runs")
+      assert.isTrue(Option.isNone(yield* Deferred.poll(first)))
+      assert.isFalse(yield* Deferred.isDone(second))
+      const awaiters = yield* Effect.forEach([first, first, second], (d) => Effect.forkChild(Deferred.await(d)))
+      yield* open
+      yield* settle
+      assert.deepStrictEqual(yield* Effect.forEach(awaiters, Fiber.join), [2, 2, 4], "every awaiter gets the result")
+      assert.strictEqual(yield* first.pipe(Deferred.await), 2, "pipe works as on any Deferred")
+      const polled = yield* Deferred.poll(second)
+      assert.isTrue(Option.isSome(polled))
+      assert.strictEqual(yield* Option.getOrThrow(polled), 4)
+    }))
+
+  it.effect("a single offer's Deferred fails with the batch's typed error", () =>
+    Effect.gen(function*() {
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) => Effect.fail(new ModelError({ batchSize: batch.length })),
+        maxBatchSize: 1
+      })
+      const deferred = yield* batcher.offer(5)
+      yield* settle
+      const error = yield* Effect.flip(Deferred.await(deferred))
+      assert.deepStrictEqual(error, new ModelError({ batchSize: 1 }))
+    }))
+
+  it.effect("a Deferred its producer completes first keeps the producer's value; the record is still processed once", () =>
+    Effect.gen(function*() {
+      const { batches, process } = recorder((n: number) => n * 2)
+      const batcher = yield* Batcher.make({ process })
+      const [mine, other] = yield* batcher.offerAll([1, 2])
+      assert.isTrue(yield* Deferred.succeed(mine, 100))
+      yield* TestClock.adjust("50 millis")
+      assert.strictEqual(yield* Deferred.await(mine), 100, "the batch's result does not overwrite it")
+      assert.strictEqual(yield* Deferred.await(other), 4)
+      assert.deepStrictEqual(batches, [[1, 2]])
+      const stats = yield* batcher.stats
+      assert.strictEqual(stats.totalCompleted, 2)
+    }))
+
+  it.effect("interrupting a fiber that awaits a Deferred neither withdraws the record nor completes the Deferred", () =>
+    Effect.gen(function*() {
+      const { open, process } = gated((n: number) => n + 1)
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 1 })
+      const deferred = yield* batcher.offer(9)
+      const awaiter = yield* Effect.forkChild(Deferred.await(deferred))
+      yield* settle
+      yield* Fiber.interrupt(awaiter)
+      assert.isFalse(Deferred.isDoneUnsafe(deferred))
+      yield* open
+      yield* settle
+      assert.strictEqual(yield* Deferred.await(deferred), 10)
+    }))
+})
