@@ -42,7 +42,8 @@ export abstract class Entry<Rec, Res, Err> {
   acceptedAt = 0
   /** The producer's span, linked from the span of the batch that runs this record. */
   span: Tracer.AnySpan | undefined = undefined
-  readonly record: Rec
+  /** The record; let go of (undefined) once its result is delivered, if the entry outlives that. */
+  record: Rec | undefined
   readonly cost: number
   constructor(record: Rec, cost: number) {
     this.record = record
@@ -87,8 +88,9 @@ export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implement
   effect?: Effect.Effect<Res, Err>
   resumes?: Array<(effect: Effect.Effect<Res, Err>) => void> | undefined
   deliver(exit: Exit.Exit<Res, Err>): void {
-    Deferred.doneUnsafe(this, exit) // The producer may hold the Deferred long after: let go of the record and span.
-    ;(this as { record: unknown }).record = undefined
+    Deferred.doneUnsafe(this, exit)
+    // The producer may hold the Deferred long after: let go of the record and span.
+    this.record = undefined
     this.span = undefined
   }
 }

@@ -83,7 +83,8 @@ export const processingLoop = <Rec, Res, E, R>(
       let linked: Set<Tracer.AnySpan> | undefined
       for (let i = 0; i < batch.length; i++) {
         const entry = batch[i]
-        records[i] = entry.record
+        // Pending entries still hold their record.
+        records[i] = entry.record as Rec
         // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
         const span = entry.span
         if (span === undefined || linked?.has(span)) continue
