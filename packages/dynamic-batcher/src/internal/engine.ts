@@ -322,27 +322,43 @@ export class Engine<Rec, Res, Err> {
     }
   }
 
-  /** Moves records from the queue into the open batch; returns whether the batch is full. */
+  /**
+   * Moves records from the queue into the open batch; returns whether the
+   * batch is full. The records are found first and then moved in one step
+   * (with the withdrawn ones among them, which `seal` drops).
+   */
   private fill(now: number): boolean {
     const { maxBatchSize, targetBatchCost } = this.tuning
-    while (this.openLive < maxBatchSize && this.openCost < targetBatchCost) {
-      if (this.intake.size === 0) return false
-      const entry = this.intake.peek()
-      if (entry.state !== WITHDRAWN && this.openLive > 0 && this.openCost + entry.cost > targetBatchCost) return true
-      this.shiftIntake()
-      if (entry.state === WITHDRAWN) continue
-      entry.state = OPEN
-      this.open.push(entry)
-      this.openCost += entry.cost
-      if (++this.openLive === 1) this.openDeadline = now + this.tuning.batchTimeoutMs
+    const intake = this.intake
+    const available = intake.size
+    let live = this.openLive
+    let cost = this.openCost
+    let taken = 0
+    let takenCost = 0
+    let full = true
+    while (live < maxBatchSize && cost < targetBatchCost) {
+      if (taken === available) {
+        full = false
+        break
+      }
+      const entry = intake.at(taken)
+      if (entry.state !== WITHDRAWN) {
+        if (live > 0 && cost + entry.cost > targetBatchCost) break
+        entry.state = OPEN
+        cost += entry.cost
+        if (live++ === 0) this.openDeadline = now + this.tuning.batchTimeoutMs
+      }
+      takenCost += entry.cost
+      taken++
     }
-    return true
-  }
-
-  /** Removes the intake's oldest record; its cost sum restarts from 0 when it empties, so float drift cannot build up. */
-  private shiftIntake(): void {
-    const entry = this.intake.shift()
-    this.intakeCost = this.intake.size === 0 ? 0 : this.intakeCost - entry.cost
+    if (taken > 0) {
+      this.open = intake.moveTo(this.open, taken)
+      // The cost sum restarts from 0 when the queue empties, so float drift cannot build up.
+      this.intakeCost = intake.size === 0 ? 0 : this.intakeCost - takenCost
+      this.openLive = live
+      this.openCost = cost
+    }
+    return full
   }
 
   /**

@@ -35,19 +35,45 @@ export class Fifo<A> {
     return this.items[this.head]
   }
 
+  /** The item `index` places after the oldest; only call with `index < size`. */
+  at(index: number): A {
+    return this.items[this.head + index]
+  }
+
+  /** Removes the `count` oldest items and appends them to `target`, or returns them as a new array when `target` is empty. */
+  moveTo(target: Array<A>, count: number): Array<A> {
+    const { head, items } = this
+    const end = head + count
+    let moved = target
+    if (target.length === 0) {
+      moved = items.slice(head, end)
+    } else {
+      for (let i = head; i < end; i++) target.push(items[i])
+    }
+    ;(items as Array<A | undefined>).fill(undefined, head, end)
+    this.advance(end)
+    return moved
+  }
+
   /** Removes and returns the oldest item; only call when `size > 0`. */
   shift(): A {
     const item = this.items[this.head]
     ;(this.items as Array<A | undefined>)[this.head] = undefined
-    this.head++
-    if (this.head === this.items.length) {
+    this.advance(this.head + 1)
+    return item
+  }
+
+  /** Moves the head to `head`, dropping the consumed prefix once it is the larger part of the array. */
+  private advance(head: number): void {
+    if (head === this.items.length) {
       this.items = []
       this.head = 0
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
+    } else if (head >= 1024 && head * 2 >= this.items.length) {
+      this.items = this.items.slice(head)
       this.head = 0
+    } else {
+      this.head = head
     }
-    return item
   }
 
   /** Removes and returns every item, oldest first. */
