@@ -94,6 +94,43 @@ describe("observability", () => {
       assert.strictEqual(batchSpan!.attributes.get("batcher.name"), "traced")
     }))
 
+  it.effect("with an exporting tracer, a batch gets its span even when no producer has one", () =>
+    Effect.gen(function*() {
+      const names: Array<string> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          names.push(options.name)
+          return new Tracer.NativeSpan(options)
+        }
+      })
+      const program = Effect.gen(function*() {
+        const { process } = recorder((n: number) => n)
+        const batcher = yield* Batcher.make({ process, maxBatchSize: 2 })
+        yield* Effect.all([batcher.submit(1), batcher.submit(2)], { concurrency: "unbounded" })
+      })
+      yield* program.pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(names, ["Batcher.process"])
+    }))
+
+  it.effect("with Effect's built-in tracer, a batch has a span only to link producer spans", () =>
+    Effect.gen(function*() {
+      const seen: Array<string | undefined> = []
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          Effect.map(Effect.option(Effect.currentSpan), (span) => {
+            seen.push(span._tag === "Some" ? span.value.name : undefined)
+            return batch
+          }),
+        maxBatchSize: 2
+      })
+      yield* Effect.all([batcher.submit(1), batcher.submit(2)], { concurrency: "unbounded" })
+      yield* Effect.all([
+        batcher.submit(3).pipe(Effect.withSpan("producer")),
+        batcher.submit(4)
+      ], { concurrency: "unbounded" })
+      assert.deepStrictEqual(seen, [undefined, "Batcher.process"], "no span for untraced producers: it would go nowhere")
+    }))
+
   it.effect("statsChanges streams the current stats, a snapshot per batch, and ends at shutdown", () =>
     Effect.gen(function*() {
       const { process } = recorder((n: number) => n)

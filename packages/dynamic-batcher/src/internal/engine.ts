@@ -11,7 +11,7 @@
  *      │ (waiting for room)  │               │                    │
  *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
  */
-import type { Clock } from "effect"
+import type { Clock, Tracer } from "effect"
 import { Cause, Deferred, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
@@ -82,6 +82,10 @@ export class Engine<Rec, Res, Err> {
   /** The batch inside `process` right now, if any, its cost and when it started. */
   private inFlight: Batch<Rec, Res, Err> | undefined
   inFlightCost = 0
+  /** The records of the batch in flight, for `process`. */
+  inFlightRecords: ReadonlyArray<Rec> = []
+  /** The distinct spans of its producers, if any has one, for the links of the batch's span. */
+  inFlightSpans: ReadonlySet<Tracer.AnySpan> | undefined = undefined
   private batchStartedAt = 0
   /** The last settled batch's time in `process` and end, for its metrics. */
   private settledMillis = 0
@@ -460,23 +464,48 @@ export class Engine<Rec, Res, Err> {
         this.handoffEnded = true
         return undefined
       }
-      const live = pendingOf(taken.value)
-      if (live.length > 0) return this.startBatch(live)
+      const live = this.startBatch(taken.value)
+      if (live !== undefined) return live
     }
   }
 
-  private startBatch(live: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> {
+  /**
+   * Puts the sealed batch's pending records in flight and collects what
+   * `process` and its span need (`inFlightRecords`, `inFlightSpans`), in one
+   * pass: the records were last touched when they were sealed, so each pass
+   * over them costs cache misses just before `process` starts. Returns the
+   * records in flight (the batch itself unless some were withdrawn), or
+   * undefined when none is left.
+   */
+  private startBatch(sealed: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> | undefined {
+    const size = sealed.length
+    const records = new Array<Rec>(size)
+    let live = sealed
+    let count = 0
+    let cost = 0
+    let spans: Set<Tracer.AnySpan> | undefined
+    for (let i = 0; i < size; i++) {
+      const entry = sealed[i]
+      if (!isPending(entry)) {
+        if (live === sealed) live = sealed.slice(0, i)
+        continue
+      }
+      if (live !== sealed) live.push(entry)
+      entry.state = IN_FLIGHT
+      cost += entry.cost
+      records[count++] = entry.record as Rec
+      if (entry.span !== undefined) (spans ??= new Set()).add(entry.span)
+    }
+    if (count === 0) return undefined
+    records.length = count
     const now = this.now()
     this.counters.idleMs += now - this.idleSince
-    let cost = 0
-    for (let i = 0; i < live.length; i++) {
-      live[i].state = IN_FLIGHT
-      cost += live[i].cost
-    }
     this.counters.pending -= live.length
     this.counters.inFlight = live.length
     this.inFlight = live
     this.inFlightCost = cost
+    this.inFlightRecords = records
+    this.inFlightSpans = spans
     this.batchStartedAt = now
     return live
   }
@@ -629,14 +658,6 @@ export class Engine<Rec, Res, Err> {
 
 /** A `BatcherShutdownError` with `reason`. */
 export const shutdownError = (reason: string): BatcherShutdownError => new BatcherShutdownError({ reason })
-
-/** The batch's records that are still pending: the batch itself unless some were withdrawn since it was sealed. */
-const pendingOf = <Rec, Res, Err>(batch: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> => {
-  for (let i = 0; i < batch.length; i++) {
-    if (!isPending(batch[i])) return batch.filter(isPending)
-  }
-  return batch
-}
 
 const describe = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value

@@ -11,8 +11,7 @@
  * parked fiber inline: a burst of submits is batched and processed inside the
  * submits themselves, with no scheduler round trip per batch.
  */
-import type { Tracer } from "effect"
-import { Context, Effect, Fiber } from "effect"
+import { Context, Effect, Fiber, Tracer } from "effect"
 import type { Batch, Engine } from "./engine.ts"
 
 /**
@@ -75,34 +74,45 @@ export const processingLoop = <Rec, Res, E, R>(
   name: string,
   afterBatch: () => void
 ): Effect.Effect<void, never, R> =>
+  Effect.flatMap(InsideProcess, (outer) =>
+    Effect.provideService(
+      processBatches(engine, process, name, afterBatch),
+      InsideProcess,
+      new Set(outer).add(engine)
+    ))
+
+/** The processing loop itself; it runs with its engine in `InsideProcess`, which each `process` fiber inherits. */
+const processBatches = <Rec, Res, E, R>(
+  engine: Engine<Rec, Res, any>,
+  process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>,
+  name: string,
+  afterBatch: () => void
+): Effect.Effect<void, never, R> =>
   Effect.gen(function*() {
-    const inside = new Set(yield* InsideProcess).add(engine)
+    // Effect's built-in tracer exports nothing: without another tracer, a
+    // batch gets its span only to link producer spans. A span costs several
+    // microseconds right where the resource waits for its next batch.
+    const tracerExports = (yield* Effect.tracer) !== Tracer.nativeTracer
+    /** Forks `process` on the batch `takeBatch` just put in flight. */
     const start = (batch: Batch<Rec, Res, any>) => {
-      const records = new Array<Rec>(batch.length)
+      const records = engine.inFlightRecords
+      const run = Effect.suspend(() => process(records))
+      const producerSpans = engine.inFlightSpans
+      if (!tracerExports && producerSpans === undefined) return Effect.forkChild(run, { startImmediately: true })
+      // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
       const links: Array<Tracer.SpanLink> = []
-      let linked: Set<Tracer.AnySpan> | undefined
-      for (let i = 0; i < batch.length; i++) {
-        const entry = batch[i]
-        // Pending entries still hold their record.
-        records[i] = entry.record as Rec
-        // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
-        const span = entry.span
-        if (span === undefined || linked?.has(span)) continue
-        ;(linked ??= new Set()).add(span)
-        links.push({ span, attributes: {} })
+      if (producerSpans !== undefined) {
+        for (const span of producerSpans) links.push({ span, attributes: {} })
       }
       return Effect.forkChild(
-        Effect.suspend(() => process(records)).pipe(
-          Effect.provideService(InsideProcess, inside),
-          Effect.withSpan("Batcher.process", {
-            links,
-            attributes: {
-              "batcher.name": name,
-              "batcher.batch_size": batch.length,
-              "batcher.batch_cost": engine.inFlightCost
-            }
-          }, noStackTrace)
-        ),
+        run.pipe(Effect.withSpan("Batcher.process", {
+          links,
+          attributes: {
+            "batcher.name": name,
+            "batcher.batch_size": batch.length,
+            "batcher.batch_cost": engine.inFlightCost
+          }
+        }, noStackTrace)),
         { startImmediately: true }
       )
     }
