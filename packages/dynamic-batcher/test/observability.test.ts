@@ -128,7 +128,11 @@ describe("observability", () => {
         batcher.submit(3).pipe(Effect.withSpan("producer")),
         batcher.submit(4)
       ], { concurrency: "unbounded" })
-      assert.deepStrictEqual(seen, [undefined, "Batcher.process"], "no span for untraced producers: it would go nowhere")
+      assert.deepStrictEqual(
+        seen,
+        [undefined, "Batcher.process"],
+        "no span for untraced producers: it would go nowhere"
+      )
     }))
 
   it.effect("statsChanges streams the current stats, a snapshot per batch, and ends at shutdown", () =>
