@@ -261,8 +261,8 @@ interface Running<Rec, Res> {
 
 /** The record of a Promise producer: its result settles the Promise. */
 class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
-  private readonly resolve: (value: Res) => void
-  private readonly reject: (reason: unknown) => void
+  declare private readonly resolve: (value: Res) => void
+  declare private readonly reject: (reason: unknown) => void
   constructor(record: Rec, cost: number, resolve: (value: Res) => void, reject: (reason: unknown) => void) {
     super(record, cost)
     this.resolve = resolve
