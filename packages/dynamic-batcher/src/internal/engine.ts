@@ -188,8 +188,10 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    this.accepted(entry, this.acceptedNow())
+    entry.state = QUEUED
+    entry.acceptedAt = this.acceptedNow()
     this.intake.push(entry)
+    this.counted(1, entry.cost)
     this.recordsArrived()
     return true
   }
@@ -241,18 +243,24 @@ export class Engine<Rec, Res, Err> {
 
   /** Accepts `entries[from..to)` into the queue. */
   private accept(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number, to: number, now: number): void {
-    for (let i = from; i < to; i++) this.accepted(entries[i], now)
+    let cost = 0
+    for (let i = from; i < to; i++) {
+      const entry = entries[i]
+      entry.state = QUEUED
+      entry.acceptedAt = now
+      cost += entry.cost
+    }
     this.intake.pushAll(entries, from, to)
+    this.counted(to - from, cost)
   }
 
-  /** Counts `entry` as accepted at `now`; the caller puts it in the queue. */
-  private accepted(entry: Entry<Rec, Res, Err>, now: number): void {
+  /** Counts `count` records of total `cost` as accepted into the queue. */
+  private counted(count: number, cost: number): void {
+    if (count === 0) return
     if (this.delivering) this.fedByDelivery = true
-    entry.state = QUEUED
-    entry.acceptedAt = now
-    this.intakeCost += entry.cost
-    this.counters.submitted++
-    this.counters.pending++
+    this.intakeCost += cost
+    this.counters.submitted += count
+    this.counters.pending += count
   }
 
   /** Records were accepted: wake the aggregation loop if they can change what it does. */

@@ -1,7 +1,9 @@
 /**
  * A first-in first-out buffer over a plain array with a moving head: `push`
  * and `shift` are O(1) amortized and allocate nothing per element, which is
- * what the per-record paths need.
+ * what the per-record paths need. Taken slots are cleared at once; the array
+ * drops its taken prefix only when items are added (a buffer that is only
+ * drained never copies itself) and once that prefix is the larger part.
  */
 export class Fifo<A> {
   private items: Array<A> = []
@@ -12,6 +14,7 @@ export class Fifo<A> {
   }
 
   push(item: A): void {
+    this.compact()
     this.items.push(item)
   }
 
@@ -27,7 +30,15 @@ export class Fifo<A> {
       this.head = 0
       return
     }
+    this.compact()
     for (let i = from; i < to; i++) this.items.push(items[i])
+  }
+
+  private compact(): void {
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
   }
 
   /** The oldest item; only call when `size > 0`. */
@@ -63,13 +74,10 @@ export class Fifo<A> {
     return item
   }
 
-  /** Moves the head to `head`, dropping the consumed prefix once it is the larger part of the array. */
+  /** Moves the head to `head`; an emptied buffer starts over with a new array. */
   private advance(head: number): void {
     if (head === this.items.length) {
       this.items = []
-      this.head = 0
-    } else if (head >= 1024 && head * 2 >= this.items.length) {
-      this.items = this.items.slice(head)
       this.head = 0
     } else {
       this.head = head
