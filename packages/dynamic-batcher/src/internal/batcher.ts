@@ -19,7 +19,7 @@ import type { Entry } from "./entry.ts"
 import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
 import { validateTuning } from "./options.ts"
-import { currentParentSpan, Telemetry } from "./telemetry.ts"
+import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
 export const TypeId = "~effect-dynamic-batcher/Batcher" as const
 
@@ -113,6 +113,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly shutdown: Effect.Effect<void>
   readonly engine: Engine<Rec, Res, Err<E>>
   readonly costOf: CostOf<Rec>
+  private readonly parentSpan = new ParentSpanReader()
 
   constructor(
     engine: Engine<Rec, Res, Err<E>>,
@@ -139,7 +140,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const cost = this.costOf(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
-      entry.span = currentParentSpan()
+      entry.span = this.parentSpan.read()
       return engine.acceptOne(entry) ? Effect.sync(() => engine.withdraw(entry)) : this.waitForRoom([entry], resume)
     })
   }
@@ -219,7 +220,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
         reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${size} records`
       })
     }
-    const span = currentParentSpan()
+    const span = this.parentSpan.read()
     // Sized up front: an array grown by `push` keeps up to half its length spare.
     const entries = new Array<En>(size)
     for (let i = 0; i < size; i++) {
