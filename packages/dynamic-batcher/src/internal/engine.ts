@@ -50,8 +50,8 @@ export type AggregatorNext =
   | { readonly _tag: "Finished" }
   /** Wait for a signal (a record, room in the handoff, an idle processor, shutdown). */
   | { readonly _tag: "Park" }
-  /** Wait for a signal, or until the open batch's deadline. */
-  | { readonly _tag: "ParkUntil"; readonly millis: number }
+  /** Wait for a signal, or until the open batch's deadline `at` (engine time), `millis` from now. */
+  | { readonly _tag: "ParkUntil"; readonly millis: number; readonly at: number }
   /** A batch was sealed and processed inline: step again. */
   | { readonly _tag: "Continue" }
   /** Wait for a signal, or the next scheduler round at the latest. */
@@ -325,7 +325,7 @@ export class Engine<Rec, Res, Err> {
       if (this.openLive > 0) {
         this.setWakeThresholds(full)
         const waitMillis = this.openDeadline - now
-        return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis }
+        return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis, at: this.openDeadline }
       }
       if (this.open.length > 0) this.resetOpen()
       this.wakeAtCount = 1

@@ -38,13 +38,32 @@ const stepsBetweenYields = 8
  */
 const fedBatchesBetweenYields = 64
 
-/** Fills and seals batches until shutdown has sealed every accepted record. */
+/**
+ * Fills and seals batches until shutdown has sealed every accepted record.
+ *
+ * An open batch's deadline is kept by one timer fiber that notifies the loop's
+ * signal when it fires. It stays armed while the loop is woken for other
+ * reasons and while later batches open (their deadlines are later: the loop
+ * re-arms when it fires), so a burst of batches that fill before their
+ * deadline arms about one timer per `batchTimeout`, not one per batch.
+ */
 export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): Effect.Effect<void> =>
   Effect.gen(function*() {
     const signal = engine.aggregatorSignal
+    /** The deadline (engine time) the armed timer fires at; infinite when none is armed. */
+    let timerAt = Number.POSITIVE_INFINITY
+    let timer: Fiber.Fiber<void> | undefined
+    const fired = Effect.sync(() => {
+      timer = undefined
+      timerAt = Number.POSITIVE_INFINITY
+      signal.notify()
+    })
     for (let spins = 0;;) {
       const next = engine.aggregate()
-      if (next._tag === "Finished") return engine.endHandoff()
+      if (next._tag === "Finished") {
+        timer?.interruptUnsafe()
+        return engine.endHandoff()
+      }
       if (next._tag === "ParkUntilNextRound") {
         yield* Effect.withFiber((fiber) => {
           fiber.currentDispatcher.scheduleTask(() => signal.notify(), 0)
@@ -58,7 +77,12 @@ export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): E
       } else {
         spins = 0
       }
-      yield* next._tag === "Park" ? signal.wait : Effect.raceFirst(signal.wait, Effect.sleep(next.millis))
+      if (next._tag === "ParkUntil" && next.at < timerAt) {
+        timer?.interruptUnsafe()
+        timerAt = next.at
+        timer = yield* Effect.forkChild(Effect.andThen(Effect.sleep(next.millis), fired), { startImmediately: true })
+      }
+      yield* signal.wait
     }
   })
 
