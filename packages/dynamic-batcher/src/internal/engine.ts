@@ -325,7 +325,9 @@ export class Engine<Rec, Res, Err> {
       if (this.openLive > 0) {
         this.setWakeThresholds(full)
         const waitMillis = this.openDeadline - now
-        return full || !this.accepting || waitMillis <= 0 ? park : { _tag: "ParkUntil", millis: waitMillis, at: this.openDeadline }
+        return full || !this.accepting || waitMillis <= 0
+          ? park
+          : { _tag: "ParkUntil", millis: waitMillis, at: this.openDeadline }
       }
       if (this.open.length > 0) this.resetOpen()
       this.wakeAtCount = 1
