@@ -258,6 +258,27 @@ describe("leaks", () => {
     assert.strictEqual(await Effect.runPromise(Deferred.await(deferred)), 1, "the Deferred keeps its result")
   })
 
+  it("an idle batcher, still open, keeps no reference to the records it processed or the results it delivered", async () => {
+    const scope = Effect.runSync(Scope.make())
+    const batcher = await Effect.runPromise(
+      Batcher.make({
+        process: (batch: ReadonlyArray<{ readonly payload: Uint8Array }>) =>
+          Effect.succeed(batch.map(() => ({ embedding: new Float64Array(128) }))),
+        maxBatchSize: 2
+      }).pipe(Scope.provide(scope))
+    )
+    const refs = await Effect.runPromise(Effect.gen(function*() {
+      const record = { payload: new Uint8Array(1024) }
+      const [result] = yield* batcher.submitAll([record, { payload: new Uint8Array(1024) }])
+      return { record: new WeakRef(record), result: new WeakRef(result) }
+    }))
+    await settledHeap()
+    assert.isUndefined(refs.record.deref(), "the record was collected while the batcher is open")
+    assert.isUndefined(refs.result.deref(), "the result was collected while the batcher is open")
+    assert.isTrue(await Effect.runPromise(batcher.isRunning))
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+
   it("a layer built with Layer.build releases its batcher (no fiber left) when its scope closes", async () => {
     const { counter, track } = makeFiberCounter()
     class Echo extends Context.Service<Echo, Batcher.Batcher<number, number>>()("leaks/Echo") {}

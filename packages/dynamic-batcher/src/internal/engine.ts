@@ -546,6 +546,9 @@ export class Engine<Rec, Res, Err> {
     this.idleSince = now
     const counters = this.counters
     this.inFlight = undefined
+    // Let go of the records: an idle batcher keeps none of them.
+    this.inFlightRecords = []
+    this.inFlightSpans = undefined
     counters.inFlight = 0
     counters.busyMs += busyMillis
     counters.batches++
@@ -583,7 +586,7 @@ export class Engine<Rec, Res, Err> {
       if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)
       for (let i = 0; i < batch.length; i++) {
         const entry = batch[i]
-        entry.state = DONE
+        release(entry)
         entry.succeed(outcome[i])
       }
     } finally {
@@ -594,7 +597,7 @@ export class Engine<Rec, Res, Err> {
   private failAll(batch: ReadonlyArray<Entry<Rec, Res, Err>>, exit: Exit.Exit<never, Err>): void {
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]
-      entry.state = DONE
+      release(entry)
       entry.deliver(exit)
     }
   }
@@ -637,7 +640,7 @@ export class Engine<Rec, Res, Err> {
       this.counters.completed++
       this.counters.failed++
       settled++
-      entry.state = DONE
+      release(entry)
       entry.deliver(exit)
     }
     if (this.inFlight !== undefined) this.inFlight.forEach(settle)
@@ -664,6 +667,17 @@ export class Engine<Rec, Res, Err> {
   snapshot(): BatchStats {
     return snapshotOf(this.counters)
   }
+}
+
+/**
+ * Marks `entry` done, just before its result goes out, and lets go of its
+ * record and span: its producer may hold the entry (an offer's `Deferred`)
+ * long after, and the processing loop holds its last batch until the next.
+ */
+const release = (entry: Entry<any, any, any>): void => {
+  entry.state = DONE
+  entry.record = undefined
+  entry.span = undefined
 }
 
 /** A `BatcherShutdownError` with `reason`. */

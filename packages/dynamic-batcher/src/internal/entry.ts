@@ -45,7 +45,7 @@ export abstract class Entry<Rec, Res, Err> {
   declare acceptedAt: number
   /** The producer's span, linked from the span of the batch that runs this record. */
   declare span: Tracer.AnySpan | undefined
-  /** The record; let go of (undefined) once its result is delivered, if the entry outlives that. */
+  /** The record; let go of (undefined) once its result is delivered: the entry may outlive it. */
   declare record: Rec | undefined
   declare readonly cost: number
   constructor(record: Rec, cost: number) {
@@ -99,9 +99,6 @@ export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implement
   }
   deliver(exit: Exit.Exit<Res, Err>): void {
     Deferred.doneUnsafe(this, exit)
-    // The producer may hold the Deferred long after: let go of the record and span.
-    this.record = undefined
-    this.span = undefined
   }
 }
 

@@ -12,7 +12,7 @@
  * submits themselves, with no scheduler round trip per batch.
  */
 import { Context, Effect, Fiber, Tracer } from "effect"
-import type { Batch, Engine } from "./engine.ts"
+import type { Batch, Engine, Outcome } from "./engine.ts"
 
 /**
  * The engines whose `process` call the current fiber runs in (or was forked
@@ -152,32 +152,32 @@ const processBatches = <Rec, Res, E, R>(
         yield* engine.processorSignal.wait
       }
     })
-    let batch = yield* nextBatch
-    if (batch === undefined) return
-    let running = yield* start(batch)
-    engine.processStarted()
+    // The loop keeps the batch in `process`, its fiber and its outcome only until
+    // they are delivered: waiting for the next batch, it holds no record,
+    // entry or result of the last one.
+    let batch: Batch<Rec, Res, any> | undefined
+    let running: Fiber.Fiber<ReadonlyArray<Res>, E> | undefined
+    let outcome: Outcome<Res, any> | undefined
     for (;;) {
-      const exit = yield* Fiber.await(running)
-      const outcome = engine.settleBatch(batch, exit)
+      if (batch === undefined || running === undefined) {
+        batch = yield* nextBatch
+        if (batch === undefined) return
+        running = yield* start(batch)
+        engine.processStarted()
+      }
+      outcome = engine.settleBatch(batch, yield* Fiber.await(running))
       const waiting = engine.takeBatch()
-      if (waiting !== undefined) running = yield* start(waiting)
+      running = waiting === undefined ? undefined : yield* start(waiting)
       engine.processStarted()
       if (outcome !== undefined) engine.deliver(batch, outcome)
+      batch = waiting
+      outcome = undefined
       afterBatch()
       fedBatches = engine.fedByDelivery ? fedBatches + 1 : 0
       engine.fedByDelivery = false
       if (++spins % stepsBetweenYields === 0 || fedBatches === fedBatchesBetweenYields) {
         fedBatches = 0
         yield* Effect.yieldNow
-      }
-      if (waiting === undefined) {
-        const next = yield* nextBatch
-        if (next === undefined) return
-        batch = next
-        running = yield* start(next)
-        engine.processStarted()
-      } else {
-        batch = waiting
       }
     }
   })
