@@ -41,8 +41,6 @@ export abstract class Entry<Rec, Res, Err> {
   // assigned in the constructors, which costs half as much as class fields
   // (those are defined one by one, after each `super` call).
   declare state: EntryState
-  /** When the record was accepted, in milliseconds since the batcher started (read once per synchronous run of submits). */
-  declare acceptedAt: number
   /** The producer's span, linked from the span of the batch that runs this record. */
   declare span: Tracer.AnySpan | undefined
   /** The record; let go of (undefined) once its result is delivered: the entry may outlive it. */
@@ -50,7 +48,6 @@ export abstract class Entry<Rec, Res, Err> {
   declare readonly cost: number
   constructor(record: Rec, cost: number) {
     this.state = NEW
-    this.acceptedAt = 0
     this.span = undefined
     this.record = record
     this.cost = cost

@@ -41,6 +41,11 @@ export class Fifo<A> {
     }
   }
 
+  /** The newest item, if any. */
+  last(): A | undefined {
+    return this.size === 0 ? undefined : this.items[this.items.length - 1]
+  }
+
   /** The oldest item; only call when `size > 0`. */
   peek(): A {
     return this.items[this.head]

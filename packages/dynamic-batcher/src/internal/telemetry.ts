@@ -44,13 +44,6 @@ export const snapshotOf = (counters: Counters): BatchStats => {
   })
 }
 
-/** The timing a record carries for the latency histograms. */
-export interface Timed {
-  /** When the record was accepted, in milliseconds since the batcher started. */
-  readonly acceptedAt: number
-  readonly cost: number
-}
-
 const millisBoundaries = Metric.exponentialBoundaries({ start: 0.125, factor: 2, count: 20 })
 const sizeBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 2, count: 14 })
 const costBoundaries = Metric.exponentialBoundaries({ start: 1, factor: 4, count: 16 })
@@ -121,22 +114,32 @@ export class Telemetry {
     metrics.inFlight.updateUnsafe(counters.inFlight, context)
   }
 
-  /** A batch of `cost` was handed to `process` at `now`. */
-  batchStarted(batch: ReadonlyArray<Timed>, cost: number, now: number, counters: Counters): void {
+  /** A batch of `size` records and `cost`, the oldest accepted at `acceptedAt`, was handed to `process` at `now`. */
+  batchStarted(size: number, cost: number, now: number, acceptedAt: number, counters: Counters): void {
     const { context, metrics } = this
     metrics.batches.updateUnsafe(1, context)
-    metrics.batchSize.updateUnsafe(batch.length, context)
+    metrics.batchSize.updateUnsafe(size, context)
     metrics.batchCost.updateUnsafe(cost, context)
-    metrics.queueWaitMs.updateUnsafe(now - batch[0].acceptedAt, context)
+    metrics.queueWaitMs.updateUnsafe(now - acceptedAt, context)
     this.sync(counters)
   }
 
-  /** `process` returned at `now` after `durationMs`; `failed` when its records failed. */
-  batchFinished(batch: ReadonlyArray<Timed>, durationMs: number, failed: boolean, now: number, counters: Counters) {
+  /**
+   * `process` returned at `now` after `durationMs` on a batch of `size` records
+   * whose oldest was accepted at `acceptedAt`; `failed` when its records failed.
+   */
+  batchFinished(
+    size: number,
+    durationMs: number,
+    failed: boolean,
+    now: number,
+    acceptedAt: number,
+    counters: Counters
+  ): void {
     const { context, metrics } = this
     metrics.processDurationMs.updateUnsafe(durationMs, context)
-    this.recordsSettled(batch.length, failed)
-    metrics.latencyMs.updateUnsafe(now - batch[0].acceptedAt, context)
+    this.recordsSettled(size, failed)
+    metrics.latencyMs.updateUnsafe(now - acceptedAt, context)
     this.sync(counters)
   }
 
