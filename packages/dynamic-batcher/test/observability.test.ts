@@ -65,6 +65,32 @@ describe("observability", () => {
       assert.strictEqual(stateOf(metrics, "batcher_in_flight").value, 0)
     }))
 
+  it.effect("queue wait counts from each batch's oldest record, also when its records arrived at different times", () =>
+    Effect.gen(function*() {
+      const name = "arrivals-test"
+      const batcher = yield* Batcher.make({
+        name,
+        process: (batch: ReadonlyArray<number>) => Effect.as(Effect.sleep("20 millis"), batch),
+        maxBatchSize: 2,
+        prefetchBatches: 1,
+        batchTimeout: "1 hour"
+      })
+      const first = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5]))
+      yield* settle
+      yield* TestClock.adjust("5 millis")
+      const late = yield* Effect.forkChild(batcher.submit(6))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(first)
+      yield* Fiber.join(late)
+      const waits = stateOf(yield* metricsOf(name), "batcher_queue_wait_ms")
+      assert.deepStrictEqual(
+        [waits.count, waits.min, waits.max, waits.sum],
+        [3, 0, 40, 60],
+        "[1,2] at once, [3,4] after 20 ms, [5,6] after 40 ms: 5 arrived at 0, 6 only at 5 ms"
+      )
+    }))
+
   it.effect("runs each batch in a Batcher.process span linked to every producer's span", () =>
     Effect.gen(function*() {
       const spans: Array<Tracer.NativeSpan> = []
