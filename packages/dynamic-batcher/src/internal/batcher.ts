@@ -13,7 +13,7 @@ import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { CostOf, EstimateMethod } from "./cost.ts"
 import { costMethods, makeCostOf } from "./cost.ts"
-import type { Batch } from "./engine.ts"
+import type { Sealed } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
 import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
@@ -44,7 +44,7 @@ export const make = <Rec, Res, E = never, R = never>(
       })
     }
     const tuning = yield* validateTuning(options)
-    const handoff = yield* Queue.bounded<Batch<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
+    const handoff = yield* Queue.bounded<Sealed<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
     const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
     const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff, yield* Clock.Clock, telemetry)
     const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>

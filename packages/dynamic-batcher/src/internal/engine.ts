@@ -25,6 +25,12 @@ import type { Telemetry } from "./telemetry.ts"
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
 export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
 
+/** A sealed batch as it waits in the handoff, with when its oldest record arrived (for its metrics). */
+export interface Sealed<Rec, Res, Err> {
+  readonly entries: Batch<Rec, Res, Err>
+  readonly acceptedAt: number
+}
+
 /** What the records of a settled batch get: one result each, or the failure all of them get. */
 export type Outcome<Res, Err> = ReadonlyArray<Res> | Exit.Exit<never, Err>
 
@@ -75,7 +81,7 @@ const recheckStep: AggregatorNext = { _tag: "ParkUntilNextRound" }
 
 export class Engine<Rec, Res, Err> {
   readonly tuning: Tuning
-  readonly handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>
+  readonly handoff: Queue.Queue<Sealed<Rec, Res, Err>, Cause.Done>
   /** Completed once both loops have stopped and every result is delivered. */
   readonly stopped: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
 
@@ -123,9 +129,8 @@ export class Engine<Rec, Res, Err> {
   private readonly arrivals = new Fifo<Arrival>()
   private acceptedCount = 0
   private takenCount = 0
-  /** When the oldest record of the open batch, of each sealed batch, of the batch in flight and of the last settled batch arrived. */
+  /** When the oldest record of the open batch, of the batch in flight and of the last settled batch arrived. */
   private openAcceptedAt = 0
-  private readonly sealedAcceptedAt = new Fifo<number>()
   private inFlightAcceptedAt = 0
   private settledAcceptedAt = 0
   /** The cost of the records in the intake (withdrawn ones included until they leave it). */
@@ -167,7 +172,7 @@ export class Engine<Rec, Res, Err> {
 
   constructor(
     tuning: Tuning,
-    handoff: Queue.Queue<Batch<Rec, Res, Err>, Cause.Done>,
+    handoff: Queue.Queue<Sealed<Rec, Res, Err>, Cause.Done>,
     clock: Clock.Clock,
     telemetry: Telemetry
   ) {
@@ -443,8 +448,7 @@ export class Engine<Rec, Res, Err> {
   private seal(): boolean {
     const batch: Batch<Rec, Res, Err> = this.openLive === this.open.length ? this.open : this.open.filter(isPending)
     for (let i = 0; i < batch.length; i++) batch[i].state = SEALED
-    Queue.offerUnsafe(this.handoff, batch)
-    this.sealedAcceptedAt.push(this.openAcceptedAt)
+    Queue.offerUnsafe(this.handoff, { entries: batch, acceptedAt: this.openAcceptedAt })
     this.processorIdle = false
     this.resetOpen()
     return this.processorSignal.notify()
@@ -513,10 +517,11 @@ export class Engine<Rec, Res, Err> {
         this.handoffEnded = true
         return undefined
       }
-      const acceptedAt = this.sealedAcceptedAt.shift()
-      const live = this.startBatch(taken.value)
-      this.inFlightAcceptedAt = acceptedAt
-      if (live !== undefined) return live
+      const live = this.startBatch(taken.value.entries)
+      if (live !== undefined) {
+        this.inFlightAcceptedAt = taken.value.acceptedAt
+        return live
+      }
     }
   }
 
@@ -706,10 +711,9 @@ export class Engine<Rec, Res, Err> {
     this.intake.drain().forEach(settle)
     this.arrivals.drain()
     this.takenCount = this.acceptedCount
-    this.sealedAcceptedAt.drain()
     this.intakeCost = 0
     for (let taken = Queue.takeUnsafe(this.handoff); taken !== undefined && Exit.isSuccess(taken);) {
-      taken.value.forEach(settle)
+      taken.value.entries.forEach(settle)
       taken = Queue.takeUnsafe(this.handoff)
     }
     Queue.endUnsafe(this.handoff)
