@@ -118,27 +118,22 @@ const processBatches = <Rec, Res, E, R>(
     // microseconds right where the resource waits for its next batch.
     const tracerExports = (yield* Effect.tracer) !== Tracer.nativeTracer
     /** Forks `process` on the batch `takeBatch` just put in flight. */
-    const start = (batch: Batch<Rec, Res, any>) => {
+    const start = () => {
       const records = engine.inFlightRecords
-      const run = Effect.suspend(() => process(records))
       const producerSpans = engine.inFlightSpans
-      if (!tracerExports && producerSpans === undefined) return Effect.forkChild(run, { startImmediately: true })
-      // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
-      const links: Array<Tracer.SpanLink> = []
-      if (producerSpans !== undefined) {
-        for (const span of producerSpans) links.push({ span, attributes: {} })
-      }
-      return Effect.forkChild(
-        run.pipe(Effect.withSpan("Batcher.process", {
-          links,
+      const run = Effect.suspend(() => process(records))
+      const traced = !tracerExports && producerSpans === undefined ? run : run.pipe(
+        Effect.withSpan("Batcher.process", {
+          // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
+          links: producerSpans === undefined ? [] : Array.from(producerSpans, (span) => ({ span, attributes: {} })),
           attributes: {
             "batcher.name": name,
-            "batcher.batch_size": batch.length,
+            "batcher.batch_size": records.length,
             "batcher.batch_cost": engine.inFlightCost
           }
-        }, noStackTrace)),
-        { startImmediately: true }
+        }, noStackTrace)
       )
+      return Effect.forkChild(traced, { startImmediately: true })
     }
     let spins = 0
     let fedBatches = 0
@@ -162,12 +157,12 @@ const processBatches = <Rec, Res, E, R>(
       if (batch === undefined || running === undefined) {
         batch = yield* nextBatch
         if (batch === undefined) return
-        running = yield* start(batch)
+        running = yield* start()
         engine.processStarted()
       }
       outcome = engine.settleBatch(batch, yield* Fiber.await(running))
       const waiting = engine.takeBatch()
-      running = waiting === undefined ? undefined : yield* start(waiting)
+      running = waiting === undefined ? undefined : yield* start()
       engine.processStarted()
       if (outcome !== undefined) engine.deliver(batch, outcome)
       batch = waiting
