@@ -222,6 +222,56 @@ const logProgress = (issued: number, stats: BatchStats) =>
     `  … ${issued} issued, ${stats.totalCompleted} completed, ${stats.totalBatches} batches, queue ${stats.queueSize}`
   )
 
+/**
+ * Hands out record ids in order, one or a group of 2–4 at a time, while the
+ * run lasts (records left and time left, until `stop`), and says when to
+ * print progress. Both APIs' runs issue through one.
+ */
+class Issuer {
+  readonly started = Date.now()
+  private readonly deadline = this.started + SECONDS * 1000
+  private lastLog = this.started
+  private next = 0
+  private stopped = false
+
+  /** How many ids were handed out. */
+  get issued(): number {
+    return this.next
+  }
+
+  /** Whether producers should take more ids. */
+  get issuing(): boolean {
+    return !this.stopped && this.next < RECORDS
+  }
+
+  /** Whether the run goes on: ids left and time left. */
+  get running(): boolean {
+    return this.next < RECORDS && Date.now() < this.deadline
+  }
+
+  stop(): void {
+    this.stopped = true
+  }
+
+  one(): number {
+    return this.next++
+  }
+
+  group(): Array<number> {
+    const count = Math.min(RECORDS - this.next, 2 + Math.floor(random() * 3))
+    const ids = Array.from({ length: count }, (_, i) => this.next + i)
+    this.next += count
+    return ids
+  }
+
+  /** Whether to print progress now: every 2 s, unless `--quiet`. */
+  progressDue(): boolean {
+    if (flags.quiet || Date.now() - this.lastLog < 2000) return false
+    this.lastLog = Date.now()
+    return true
+  }
+}
+
 interface Report {
   readonly stats: BatchStats
   readonly elapsedMs: number
@@ -231,16 +281,7 @@ interface Report {
 
 const main = Effect.gen(function*() {
   const batcher = yield* Batcher.make({ process: process_, ...tuning, batchTimeout: "5 millis" })
-  const started = Date.now()
-  const deadline = started + SECONDS * 1000
-  let next = 0
-  let stopIssuing = false
-  const takeIds = () => {
-    const count = Math.min(RECORDS - next, 2 + Math.floor(random() * 3))
-    const ids = Array.from({ length: count }, (_, i) => next + i)
-    next += count
-    return ids
-  }
+  const issuer = new Issuer()
 
   const submitOne = (id: number): Effect.Effect<void> => {
     status[id] = PENDING
@@ -278,9 +319,9 @@ const main = Effect.gen(function*() {
     })
 
   const producer = Effect.gen(function*() {
-    while (!stopIssuing && next < RECORDS) {
-      if (random() < GROUP_RATE) yield* offerSome(takeIds())
-      else yield* submitOne(next++)
+    while (issuer.issuing) {
+      if (random() < GROUP_RATE) yield* offerSome(issuer.group())
+      else yield* submitOne(issuer.one())
     }
   })
   const producers = yield* Effect.forEach(
@@ -289,15 +330,11 @@ const main = Effect.gen(function*() {
     { concurrency: 1 }
   )
 
-  let lastLog = started
-  while (next < RECORDS && Date.now() < deadline) {
+  while (issuer.running) {
     yield* Effect.sleep("50 millis")
-    if (!flags.quiet && Date.now() - lastLog >= 2000) {
-      lastLog = Date.now()
-      logProgress(next, yield* batcher.stats)
-    }
+    if (issuer.progressDue()) logProgress(issuer.issued, yield* batcher.stats)
   }
-  stopIssuing = true
+  issuer.stop()
   // shut down while producers are still submitting
   const shutdownStarted = Date.now()
   const shutdown = yield* Effect.timeoutOption(batcher.shutdown, "60 seconds")
@@ -306,7 +343,7 @@ const main = Effect.gen(function*() {
   const joined = yield* Effect.timeoutOption(Fiber.awaitAll(producers), "30 seconds")
   const hung = joined._tag === "None" ? producers.filter((f) => f.pollUnsafe() === undefined).length : 0
   const stats = yield* batcher.stats
-  return { stats, elapsedMs: Date.now() - started, hung, shutdownMs } satisfies Report
+  return { stats, elapsedMs: Date.now() - issuer.started, hung, shutdownMs } satisfies Report
 }).pipe(Effect.scoped)
 
 // -----------------------------------------------------------------------------
@@ -336,16 +373,7 @@ const mainPromise = async (): Promise<Report> => {
     batchTimeout: 5
   })
   await batcher.start()
-  const started = Date.now()
-  const deadline = started + SECONDS * 1000
-  let next = 0
-  let stopIssuing = false
-  const takeIds = () => {
-    const count = Math.min(RECORDS - next, 2 + Math.floor(random() * 3))
-    const ids = Array.from({ length: count }, (_, i) => next + i)
-    next += count
-    return ids
-  }
+  const issuer = new Issuer()
   const submitSome = async (ids: ReadonlyArray<number>) => {
     for (const id of ids) status[id] = PENDING
     let results: Array<Promise<number>>
@@ -365,12 +393,12 @@ const mainPromise = async (): Promise<Report> => {
     }
   }
   const producer = async () => {
-    while (!stopIssuing && next < RECORDS) {
+    while (issuer.issuing) {
       if (random() < GROUP_RATE) {
-        await submitSome(takeIds())
+        await submitSome(issuer.group())
         continue
       }
-      const id = next++
+      const id = issuer.one()
       status[id] = PENDING
       try {
         const value = random() < 0.01
@@ -383,15 +411,11 @@ const mainPromise = async (): Promise<Report> => {
     }
   }
   const producers = Array.from({ length: PRODUCERS }, producer)
-  let lastLog = started
-  while (next < RECORDS && Date.now() < deadline) {
+  while (issuer.running) {
     await sleep(50)
-    if (!flags.quiet && Date.now() - lastLog >= 2000) {
-      lastLog = Date.now()
-      logProgress(next, batcher.stats)
-    }
+    if (issuer.progressDue()) logProgress(issuer.issued, batcher.stats)
   }
-  stopIssuing = true
+  issuer.stop()
   const shutdownStarted = Date.now()
   // unref'd: a guard must not keep the process alive once everything is done
   const timeout = (ms: number) => new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ms).unref())
@@ -402,7 +426,7 @@ const mainPromise = async (): Promise<Report> => {
   let settled = 0
   const all = Promise.all(producers.map((p) => p.then(() => settled++)))
   await Promise.race([all, timeout(30_000)])
-  return { stats: batcher.stats, elapsedMs: Date.now() - started, hung: PRODUCERS - settled, shutdownMs }
+  return { stats: batcher.stats, elapsedMs: Date.now() - issuer.started, hung: PRODUCERS - settled, shutdownMs }
 }
 
 console.log(
