@@ -193,8 +193,7 @@ export class Engine<Rec, Res, Err> {
    * The acceptance time of a record, read once per synchronous run of submits
    * (until the next microtask): it only feeds the queue-wait and latency
    * metrics, and a clock read per submit was 5% of a burst's cost. Whole
-   * milliseconds: a fractional time kept in a field is boxed (when it was
-   * copied into each entry, that allocated a number per record).
+   * milliseconds, the real clock's unit, also under a test clock.
    */
   private acceptedNow(): number {
     if (this.runStartedAt < 0) {
