@@ -197,7 +197,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   submit(record: Rec, options?: { readonly estimatedCost?: number | undefined }): Promise<Res> {
     const running = this.running
     if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
-    const cost = running.batcher.costOf(record, options?.estimatedCost)
+    const cost = running.batcher.costOf.of(record, options?.estimatedCost)
     if (typeof cost !== "number") return Promise.reject(cost)
     const engine = running.engine
     return new Promise<Res>((resolve, reject) => {

@@ -11,8 +11,8 @@ import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batch
 import type { BatcherError } from "../BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
-import type { CostOf, EstimateMethod } from "./cost.ts"
-import { costMethods, makeCostOf } from "./cost.ts"
+import type { EstimateMethod } from "./cost.ts"
+import { CostOf, costMethods } from "./cost.ts"
 import type { Sealed } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
@@ -89,7 +89,7 @@ export const make = <Rec, Res, E = never, R = never>(
     )
     const batcher = new BatcherImpl<Rec, Res, E>(
       engine,
-      makeCostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
+      new CostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
       statsUpdates,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
@@ -137,7 +137,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     return Effect.callback<Res, Err<E>>((resume) => {
       const engine = this.engine
       if (!engine.accepting) return resume(Effect.fail(notAccepting()))
-      const cost = this.costOf(record, options?.cost)
+      const cost = this.costOf.of(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
       entry.span = this.parentSpan.read()
@@ -225,7 +225,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     const entries = new Array<En>(size)
     for (let i = 0; i < size; i++) {
       const record = list[i]
-      const cost = this.costOf(record, explicitCosts?.[i])
+      const cost = this.costOf.of(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost
       const entry = make(record, cost, i)
       entry.span = span
