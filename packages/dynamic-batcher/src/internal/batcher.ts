@@ -140,7 +140,8 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const cost = this.costOf.of(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
-      entry.span = this.parentSpan.read()
+      const span = this.parentSpan.read()
+      if (span !== undefined) entry.span = span
       return engine.acceptOne(entry) ? Effect.sync(() => engine.withdraw(entry)) : this.waitForRoom([entry], resume)
     })
   }
@@ -228,7 +229,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const cost = this.costOf.of(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost
       const entry = make(record, cost, i)
-      entry.span = span
+      if (span !== undefined) entry.span = span
       entries[i] = entry
     }
     return entries

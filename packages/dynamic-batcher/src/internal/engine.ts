@@ -738,7 +738,7 @@ export class Engine<Rec, Res, Err> {
 const release = (entry: Entry<any, any, any>): void => {
   entry.state = DONE
   entry.record = undefined
-  entry.span = undefined
+  if (entry.span !== undefined) entry.span = undefined
 }
 
 /** A `BatcherShutdownError` with `reason`. */

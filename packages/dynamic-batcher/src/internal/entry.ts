@@ -41,14 +41,17 @@ export abstract class Entry<Rec, Res, Err> {
   // assigned in the constructors, which costs half as much as class fields
   // (those are defined one by one, after each `super` call).
   declare state: EntryState
-  /** The producer's span, linked from the span of the batch that runs this record. */
+  /**
+   * The producer's span, linked from the span of the batch that runs this
+   * record. An own field only of entries whose producer has a span: the
+   * others read `undefined` from the prototype, 8 bytes less per record.
+   */
   declare span: Tracer.AnySpan | undefined
   /** The record; let go of (undefined) once its result is delivered: the entry may outlive it. */
   declare record: Rec | undefined
   declare readonly cost: number
   constructor(record: Rec, cost: number) {
     this.state = NEW
-    this.span = undefined
     this.record = record
     this.cost = cost
   }
@@ -59,6 +62,8 @@ export abstract class Entry<Rec, Res, Err> {
     this.deliver(Exit.succeed(value))
   }
 }
+
+Object.defineProperty(Entry.prototype, "span", { value: undefined, writable: true })
 
 /** Whether the record was accepted and has not yet reached `process`. */
 export const isPending = (entry: Entry<any, any, any>): boolean =>
