@@ -24,6 +24,27 @@ describe("withdrawal", () => {
       assert.deepStrictEqual(gate.batches, [[1]], "process never sees a withdrawn record")
     }))
 
+  it.effect("a record withdrawn from the open batch makes room in it for the next one", () =>
+    Effect.gen(function*() {
+      const gate = gated(double)
+      const batcher = yield* Batcher.make({ process: gate.process, maxBatchSize: 3, batchTimeout: "1 second" })
+      const busy = yield* Effect.forkChild(batcher.submitAll([10, 11, 12]))
+      const first = yield* Effect.forkChild(batcher.submit(1))
+      const quitter = yield* Effect.forkChild(batcher.submit(2))
+      yield* settle
+      // The processor goes idle: the aggregation step that follows takes 2 into the open batch too.
+      yield* gate.open
+      yield* settle
+      yield* Fiber.interrupt(quitter)
+      const rest = yield* Effect.forkChild(batcher.submitAll([3, 4]))
+      yield* settle
+      assert.deepStrictEqual(gate.batches, [[10, 11, 12], [1, 3, 4]], "full by size, with no time passed")
+      yield* gate.open
+      assert.deepStrictEqual(yield* Fiber.join(busy), [20, 22, 24])
+      assert.strictEqual(yield* Fiber.join(first), 2)
+      assert.deepStrictEqual(yield* Fiber.join(rest), [6, 8])
+    }))
+
   it.effect("a producer interrupted while its record waits in a sealed batch or in the queue withdraws it", () =>
     Effect.gen(function*() {
       const gate = gated(double)

@@ -15,7 +15,7 @@ import type { Clock, Tracer } from "effect"
 import { Cause, Deferred, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
-import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, SEALED, WITHDRAWN } from "./entry.ts"
+import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { Tuning } from "./options.ts"
 import { Signal } from "./signal.ts"
@@ -91,6 +91,8 @@ export class Engine<Rec, Res, Err> {
   private readonly waiters = new Fifo<RoomWaiter<Rec, Res, Err>>()
 
   private open: Batch<Rec, Res, Err> = []
+  /** How many of the open batch's first records are marked OPEN (see `markOpen`). */
+  private openMarked = 0
   private openLive = 0
   private openCost = 0
   private openDeadline = 0
@@ -340,6 +342,7 @@ export class Engine<Rec, Res, Err> {
         // or a synchronous burst would make batches of one. Meanwhile the
         // loop stays parked, so full batches still go inline as they fill.
         this.burstEnded = true
+        this.markOpen()
         this.setWakeThresholds(full)
         return recheckStep
       }
@@ -352,6 +355,7 @@ export class Engine<Rec, Res, Err> {
         continue
       }
       if (this.openLive > 0) {
+        this.markOpen()
         this.setWakeThresholds(full)
         const waitMillis = this.openDeadline - now
         return full || !this.accepting || waitMillis <= 0
@@ -368,7 +372,9 @@ export class Engine<Rec, Res, Err> {
   /**
    * Moves records from the queue into the open batch; returns whether the
    * batch is full. The records are found first and then moved in one step
-   * (with the withdrawn ones among them, which `seal` drops).
+   * (with the withdrawn ones among them, which `seal` drops). They stay
+   * QUEUED: no producer runs before this step ends, and `markOpen` marks
+   * those still in the open batch then.
    */
   private fill(now: number): boolean {
     const { maxBatchSize, targetBatchCost } = this.tuning
@@ -387,7 +393,6 @@ export class Engine<Rec, Res, Err> {
       const entry = intake.at(taken)
       if (entry.state !== WITHDRAWN) {
         if (live > 0 && cost + entry.cost > targetBatchCost) break
-        entry.state = OPEN
         cost += entry.cost
         if (live++ === 0) {
           this.openDeadline = now + this.tuning.batchTimeoutMs
@@ -407,6 +412,18 @@ export class Engine<Rec, Res, Err> {
       this.openCost = cost
     }
     return full
+  }
+
+  /**
+   * The open batch waits past the end of this step: its records become OPEN,
+   * so that a producer withdrawing one makes room in the batch.
+   */
+  private markOpen(): void {
+    const open = this.open
+    for (let i = this.openMarked; i < open.length; i++) {
+      if (open[i].state === QUEUED) open[i].state = OPEN
+    }
+    this.openMarked = open.length
   }
 
   /** When the record accepted `count`-th (from 0) arrived; it must still be in the intake. */
@@ -445,8 +462,11 @@ export class Engine<Rec, Res, Err> {
 
   /** Hands the open batch to the processor; returns whether that woke it (and it ran inline). */
   private seal(): boolean {
-    const batch: Batch<Rec, Res, Err> = this.openLive === this.open.length ? this.open : this.open.filter(isPending)
-    for (let i = 0; i < batch.length; i++) batch[i].state = SEALED
+    const open = this.open
+    for (let i = 0; i < this.openMarked; i++) {
+      if (open[i].state === OPEN) open[i].state = QUEUED
+    }
+    const batch: Batch<Rec, Res, Err> = this.openLive === open.length ? open : open.filter(isPending)
     Queue.offerUnsafe(this.handoff, { entries: batch, acceptedAt: this.openAcceptedAt })
     this.processorIdle = false
     this.resetOpen()
@@ -455,6 +475,7 @@ export class Engine<Rec, Res, Err> {
 
   private resetOpen(): void {
     this.open = []
+    this.openMarked = 0
     this.openLive = 0
     this.openCost = 0
   }

@@ -9,24 +9,27 @@ import type { Pipeable } from "effect/Pipeable"
 
 /** Created, not yet accepted: its producer waits for room in the queue. */
 export const NEW = 0
-/** Accepted, waiting in the queue. */
+/**
+ * Accepted and waiting: in the queue, or in a sealed batch between the loops.
+ * Withdrawing it only takes it out of the counts. Records the aggregation
+ * step moves into the open batch also stay QUEUED until the step ends: only
+ * those still in the open batch then (it waits for more) become OPEN, so a
+ * batch that fills and is sealed in one step costs no write per record.
+ */
 export const QUEUED = 1
-/** Taken into the open batch by the aggregation loop. */
+/** In the open batch while the aggregation loop waits: withdrawing it makes room in the batch. */
 export const OPEN = 2
-/** In a sealed batch, waiting between the loops. */
-export const SEALED = 3
 /** Handed to `process`: it can no longer be withdrawn. */
-export const IN_FLIGHT = 4
+export const IN_FLIGHT = 3
 /** Its producer gave up before it reached `process`. */
-export const WITHDRAWN = 5
+export const WITHDRAWN = 4
 /** Its result (success, failure, defect or interruption) was delivered. */
-export const DONE = 6
+export const DONE = 5
 
 export type EntryState =
   | typeof NEW
   | typeof QUEUED
   | typeof OPEN
-  | typeof SEALED
   | typeof IN_FLIGHT
   | typeof WITHDRAWN
   | typeof DONE
@@ -66,8 +69,7 @@ export abstract class Entry<Rec, Res, Err> {
 Object.defineProperty(Entry.prototype, "span", { value: undefined, writable: true })
 
 /** Whether the record was accepted and has not yet reached `process`. */
-export const isPending = (entry: Entry<any, any, any>): boolean =>
-  entry.state === QUEUED || entry.state === OPEN || entry.state === SEALED
+export const isPending = (entry: Entry<any, any, any>): boolean => entry.state === QUEUED || entry.state === OPEN
 
 /** The record of a `submit`: its result resumes the waiting fiber. */
 export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
