@@ -29,7 +29,7 @@ import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
 import type { Engine } from "./internal/engine.ts"
 import { shutdownError } from "./internal/engine.ts"
-import { Entry } from "./internal/entry.ts"
+import { Entry, EntryGroup } from "./internal/entry.ts"
 import { validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
@@ -202,7 +202,9 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     const engine = running.engine
     return new Promise<Res>((resolve, reject) => {
       const entry = new PromiseEntry<Rec, Res>(record, cost, resolve, reject)
-      if (!engine.acceptOne(entry)) engine.enqueue([entry], { onAdmitted: constVoid, onRejected: reject })
+      if (!engine.acceptOne(entry)) {
+        engine.enqueue(new EntryGroup([entry], cost), { onAdmitted: constVoid, onRejected: reject })
+      }
     })
   }
 
@@ -241,7 +243,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
       results.push(result)
       return entry!
     })
-    if (!Array.isArray(entries)) return Promise.reject(entries)
+    if (!(entries instanceof EntryGroup)) return Promise.reject(entries)
     return new Promise((resolve, reject) => {
       const waiter = running.engine.enqueue(entries, { onAdmitted: () => resolve(results), onRejected: reject })
       if (waiter === undefined) resolve(results)

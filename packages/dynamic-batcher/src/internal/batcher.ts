@@ -16,7 +16,7 @@ import { costMethods, CostOf } from "./cost.ts"
 import type { Sealed } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
-import { DeferredEntry, Group, GroupEntry, ResumeEntry } from "./entry.ts"
+import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
 import { validateTuning } from "./options.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
@@ -142,7 +142,9 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
       const span = this.parentSpan.read()
       if (span !== undefined) entry.span = span
-      return engine.acceptOne(entry) ? Effect.sync(() => engine.withdraw(entry)) : this.waitForRoom([entry], resume)
+      return engine.acceptOne(entry)
+        ? Effect.sync(() => engine.withdraw(entry))
+        : this.waitForRoom(new EntryGroup([entry], cost), resume)
     })
   }
 
@@ -151,15 +153,15 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
    * those that do not fit wait for room. Returns the cleanup for its interruption.
    */
   private waitForRoom(
-    entries: ReadonlyArray<Entry<Rec, Res, Err<E>>>,
+    group: EntryGroup<Entry<Rec, Res, Err<E>>>,
     resume: (effect: Effect.Effect<never, BatcherError>) => void
   ): Effect.Effect<void> {
     const engine = this.engine
-    const waiter = engine.enqueue(entries, {
+    const waiter = engine.enqueue(group, {
       onAdmitted: constVoid,
       onRejected: (error) => resume(Effect.fail(error))
     })
-    return Effect.sync(() => engine.cancel(entries, waiter))
+    return Effect.sync(() => engine.cancel(group.entries, waiter))
   }
 
   submitAll(records: Iterable<Rec>, options?: SubmitAllOptions): Effect.Effect<Array<Res>, Err<E>> {
@@ -171,8 +173,8 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
         options?.costs,
         (record, cost, index) => new GroupEntry(record, cost, group, index)
       )
-      if (!Array.isArray(entries)) return resume(Effect.fail(entries))
-      if (entries.length === 0) return resume(Effect.succeed([]))
+      if (!(entries instanceof EntryGroup)) return resume(Effect.fail(entries))
+      if (entries.entries.length === 0) return resume(Effect.succeed([]))
       return this.waitForRoom(entries, resume)
     })
   }
@@ -191,9 +193,10 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
       const engine = this.engine
       // Each entry is the Deferred of its record: the entries are what the producer gets.
-      const entries = this.entriesOf(listOf(records), options?.costs, makeDeferredEntry<Rec, Res, Err<E>>)
-      if (!Array.isArray(entries)) return resume(Effect.fail(entries))
-      const waiter = engine.enqueue(entries, {
+      const made = this.entriesOf(listOf(records), options?.costs, makeDeferredEntry<Rec, Res, Err<E>>)
+      if (!(made instanceof EntryGroup)) return resume(Effect.fail(made))
+      const entries = made.entries
+      const waiter = engine.enqueue(made, {
         onAdmitted: () => resume(Effect.succeed(entries)),
         onRejected: (error) => resume(Effect.fail(error))
       })
@@ -204,16 +207,16 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 
   /**
    * One entry per record, made by `make` with the record's checked cost, and
-   * carrying the producer's span; or the first reason the records cannot be
-   * accepted, before anything is enqueued. `explicitCosts` must have one entry
-   * per record. One pass over the records, since each one's cost is needed
-   * only to make its entry.
+   * carrying the producer's span, with their total cost; or the first reason
+   * the records cannot be accepted, before anything is enqueued.
+   * `explicitCosts` must have one entry per record. One pass over the
+   * records, since each one's cost is needed only to make its entry.
    */
   entriesOf<En extends Entry<Rec, Res, Err<E>>>(
     list: ReadonlyArray<Rec>,
     explicitCosts: ReadonlyArray<number> | undefined,
     make: (record: Rec, cost: number, index: number) => En
-  ): Array<En> | BatcherError {
+  ): EntryGroup<En> | BatcherError {
     if (!this.engine.accepting) return notAccepting()
     const size = list.length
     if (explicitCosts !== undefined && explicitCosts.length !== size) {
@@ -224,6 +227,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     const span = this.parentSpan.read()
     // Sized up front: an array grown by `push` keeps up to half its length spare.
     const entries = new Array<En>(size)
+    let total = 0
     for (let i = 0; i < size; i++) {
       const record = list[i]
       const cost = this.costOf.of(record, explicitCosts?.[i])
@@ -231,8 +235,9 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const entry = make(record, cost, i)
       if (span !== undefined) entry.span = span
       entries[i] = entry
+      total += cost
     }
-    return entries
+    return new EntryGroup(entries, total)
   }
 }
 

@@ -15,6 +15,7 @@ import type { Clock, Tracer } from "effect"
 import { Cause, Deferred, Exit, Queue } from "effect"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
+import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { Tuning } from "./options.ts"
@@ -217,7 +218,6 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    entry.state = QUEUED
     this.intake.push(entry)
     this.counted(1, entry.cost, this.acceptedNow())
     this.recordsArrived()
@@ -225,24 +225,25 @@ export class Engine<Rec, Res, Err> {
   }
 
   /**
-   * Accepts `entries` in order: at once while the queue has room and nobody
-   * waits ahead, the rest as room frees (then `admission.onAdmitted`). Returns
-   * the waiter when some records must wait, so an interrupted producer can
-   * `cancel` it. Call only while `accepting`.
+   * Accepts a producer's entries in order: at once while the queue has room
+   * and nobody waits ahead, the rest as room frees (then
+   * `admission.onAdmitted`). Returns the waiter when some records must wait,
+   * so an interrupted producer can `cancel` it. Call only while `accepting`.
    */
-  enqueue(entries: ReadonlyArray<Entry<Rec, Res, Err>>, admission: Admission): RoomWaiter<Rec, Res, Err> | undefined {
-    let index = 0
-    if (this.waiters.size === 0) {
-      index = Math.min(entries.length, this.tuning.maxQueueSize - this.intake.size)
-      this.accept(entries, 0, index, this.acceptedNow())
-    }
-    // Signals resume fibers inline, and they may re-enter the engine: every
-    // transition completes before its signal (here: the waiter is queued first).
-    if (index === entries.length) {
+  enqueue(group: EntryGroup<Entry<Rec, Res, Err>>, admission: Admission): RoomWaiter<Rec, Res, Err> | undefined {
+    const entries = group.entries
+    const room = this.waiters.size === 0 ? this.tuning.maxQueueSize - this.intake.size : 0
+    if (entries.length <= room) {
+      this.intake.pushAll(entries, 0, entries.length)
+      this.counted(entries.length, group.cost, this.acceptedNow())
       this.recordsArrived()
       return undefined
     }
-    const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: index, cancelled: false, admission }
+    for (let i = room; i < entries.length; i++) entries[i].state = NEW
+    this.accept(entries, 0, room, this.acceptedNow())
+    // Signals resume fibers inline, and they may re-enter the engine: every
+    // transition completes before its signal (here: the waiter is queued first).
+    const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: room, cancelled: false, admission }
     this.waiters.push(waiter)
     this.signalAggregator()
     return waiter

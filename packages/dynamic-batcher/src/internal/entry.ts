@@ -54,7 +54,9 @@ export abstract class Entry<Rec, Res, Err> {
   declare record: Rec | undefined
   declare readonly cost: number
   constructor(record: Rec, cost: number) {
-    this.state = NEW
+    // Made accepted, so accepting needs no pass over the records: the engine
+    // marks NEW those that must wait for room.
+    this.state = QUEUED
     this.record = record
     this.cost = cost
   }
@@ -67,6 +69,19 @@ export abstract class Entry<Rec, Res, Err> {
 }
 
 Object.defineProperty(Entry.prototype, "span", { value: undefined, writable: true })
+
+/**
+ * The entries a producer made in one call, with their total cost (summed as
+ * they were made, so that accepting them needs no pass over them).
+ */
+export class EntryGroup<E extends Entry<any, any, any>> {
+  readonly entries: Array<E>
+  readonly cost: number
+  constructor(entries: Array<E>, cost: number) {
+    this.entries = entries
+    this.cost = cost
+  }
+}
 
 /** Whether the record was accepted and has not yet reached `process`. */
 export const isPending = (entry: Entry<any, any, any>): boolean => entry.state === QUEUED || entry.state === OPEN
