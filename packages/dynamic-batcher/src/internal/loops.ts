@@ -133,20 +133,10 @@ const processBatches = <Rec, Res, E, R>(
           }
         }, noStackTrace)
       )
-      return Effect.forkChild(traced, { startImmediately: true })
+      return Effect.forkChild(traced, startImmediately)
     }
     let spins = 0
     let fedBatches = 0
-    /** The next batch, waiting for one as long as the handoff has not ended. */
-    const nextBatch = Effect.gen(function*() {
-      for (;;) {
-        const batch = engine.takeBatch()
-        if (batch !== undefined || engine.handoffEnded) return batch
-        engine.processorWaiting()
-        if (!engine.processorSignal.isPending) spins = 0
-        yield* engine.processorSignal.wait
-      }
-    })
     // The loop keeps the batch in `process`, its fiber and its outcome only until
     // they are delivered: waiting for the next batch, it holds no record,
     // entry or result of the last one.
@@ -155,12 +145,18 @@ const processBatches = <Rec, Res, E, R>(
     let outcome: Outcome<Res, any> | undefined
     for (;;) {
       if (batch === undefined || running === undefined) {
-        batch = yield* nextBatch
+        // Wait for the next batch as long as the handoff has not ended.
+        while ((batch = engine.takeBatch()) === undefined && !engine.handoffEnded) {
+          engine.processorWaiting()
+          if (!engine.processorSignal.isPending) spins = 0
+          yield* engine.processorSignal.wait
+        }
         if (batch === undefined) return
         running = yield* start()
         engine.processStarted()
       }
-      outcome = engine.settleBatch(batch, yield* Fiber.await(running))
+      // A `process` that finished synchronously needs no wait.
+      outcome = engine.settleBatch(batch, running.pollUnsafe() ?? (yield* Fiber.await(running)))
       const waiting = engine.takeBatch()
       running = waiting === undefined ? undefined : yield* start()
       engine.processStarted()
@@ -176,6 +172,9 @@ const processBatches = <Rec, Res, E, R>(
       }
     }
   })
+
+/** `process` runs at once, inline, until it first waits. */
+const startImmediately = { startImmediately: true } as const
 
 /** A stack trace per batch would point into this loop, not the user's code, and costs more than the span. */
 const noStackTrace = { captureStackTrace: false } as const

@@ -38,8 +38,11 @@ export class Signal {
       return resume(Effect.void)
     }
     this.waiter = resume
-    return Effect.sync(() => {
-      if (this.waiter === resume) this.waiter = undefined
-    })
+    return this.forgetWaiter
+  })
+
+  /** The cleanup of an interrupted `wait`: one fiber waits on a signal, so the waiter is that one. */
+  private readonly forgetWaiter: Effect.Effect<void> = Effect.sync(() => {
+    this.waiter = undefined
   })
 }
