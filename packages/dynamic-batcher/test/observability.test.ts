@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Stream, Tracer } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
-import { recorder, settle } from "./utils.ts"
+import { gated, recorder, settle } from "./utils.ts"
 
 /** The snapshots of the `batcher_*` metrics of the batcher named `name`, by metric id. */
 const metricsOf = (name: string) =>
@@ -63,6 +63,24 @@ describe("observability", () => {
       )
       assert.strictEqual(stateOf(metrics, "batcher_queue_size").value, 0)
       assert.strictEqual(stateOf(metrics, "batcher_in_flight").value, 0)
+    }))
+
+  it.effect("the gauges show a batch in flight while its process runs, and the records waiting behind it", () =>
+    Effect.gen(function*() {
+      const name = "gauges-test"
+      const gate = gated((n: number) => n)
+      const batcher = yield* Batcher.make({ name, process: gate.process, maxBatchSize: 2, prefetchBatches: 1 })
+      const producers = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5]))
+      yield* settle
+      const during = yield* metricsOf(name)
+      assert.strictEqual(stateOf(during, "batcher_in_flight").value, 2)
+      assert.strictEqual(stateOf(during, "batcher_queue_size").value, 3, "one sealed batch and one record in the queue")
+      yield* gate.release
+      yield* TestClock.adjust("100 millis")
+      assert.deepStrictEqual(yield* Fiber.join(producers), [1, 2, 3, 4, 5])
+      const after = yield* metricsOf(name)
+      assert.strictEqual(stateOf(after, "batcher_in_flight").value, 0)
+      assert.strictEqual(stateOf(after, "batcher_queue_size").value, 0)
     }))
 
   it.effect("queue wait counts from each batch's oldest record, also when its records arrived at different times", () =>

@@ -590,16 +590,20 @@ export class Engine<Rec, Res, Err> {
   /**
    * The taken batch's `process` has started: report it, and tell the
    * aggregation loop the handoff has room. Kept apart from `takeBatch` so that
-   * neither the metrics nor the aggregation step delay `process`.
+   * neither the metrics nor the aggregation step delay `process`. `running`
+   * is false when `process` already returned (it ran synchronously): then the
+   * gauges are left to `deliver`, since they would show the batch in flight
+   * for no time at all.
    */
-  processStarted(): void {
+  processStarted(running: boolean): void {
     if (this.inFlight !== undefined) {
       this.telemetry.batchStarted(
         this.inFlight.length,
         this.inFlightCost,
         this.batchStartedAt,
         this.inFlightAcceptedAt,
-        this.counters
+        this.counters,
+        running
       )
     }
     this.signalAggregator()

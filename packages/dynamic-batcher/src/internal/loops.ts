@@ -153,13 +153,13 @@ const processBatches = <Rec, Res, E, R>(
         }
         if (batch === undefined) return
         running = yield* start()
-        engine.processStarted()
+        engine.processStarted(running.pollUnsafe() === undefined)
       }
       // A `process` that finished synchronously needs no wait.
       outcome = engine.settleBatch(batch, running.pollUnsafe() ?? (yield* Fiber.await(running)))
       const waiting = engine.takeBatch()
       running = waiting === undefined ? undefined : yield* start()
-      engine.processStarted()
+      engine.processStarted(running?.pollUnsafe() === undefined)
       if (outcome !== undefined) engine.deliver(batch, outcome)
       batch = waiting
       outcome = undefined

@@ -114,14 +114,25 @@ export class Telemetry {
     metrics.inFlight.updateUnsafe(counters.inFlight, context)
   }
 
-  /** A batch of `size` records and `cost`, the oldest accepted at `acceptedAt`, was handed to `process` at `now`. */
-  batchStarted(size: number, cost: number, now: number, acceptedAt: number, counters: Counters): void {
+  /**
+   * A batch of `size` records and `cost`, the oldest accepted at `acceptedAt`,
+   * was handed to `process` at `now`; `syncGauges` brings the counters and
+   * gauges up to date too.
+   */
+  batchStarted(
+    size: number,
+    cost: number,
+    now: number,
+    acceptedAt: number,
+    counters: Counters,
+    syncGauges: boolean
+  ): void {
     const { context, metrics } = this
     metrics.batches.updateUnsafe(1, context)
     metrics.batchSize.updateUnsafe(size, context)
     metrics.batchCost.updateUnsafe(cost, context)
     metrics.queueWaitMs.updateUnsafe(now - acceptedAt, context)
-    this.sync(counters)
+    if (syncGauges) this.sync(counters)
   }
 
   /**
