@@ -4,7 +4,7 @@
  * tests hold it to everything Effect's `Deferred` module does with one.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Deferred, Effect, Fiber, Option } from "effect"
+import { Data, Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { gated, recorder, settle } from "./utils.ts"
@@ -29,6 +29,21 @@ describe("offer / offerAll Deferreds", () => {
       const polled = yield* Deferred.poll(second)
       assert.isTrue(Option.isSome(polled))
       assert.strictEqual(yield* Option.getOrThrow(polled), 4)
+    }))
+
+  it.effect("a Deferred delivered before anyone awaits it is done, keeps its result, and completes only once", () =>
+    Effect.gen(function*() {
+      const { process } = recorder((n: number) => (n === 0 ? undefined : n * 2))
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 3 })
+      const [zero, one, two] = yield* batcher.offerAll([0, 1, 2])
+      yield* settle
+      assert.isTrue(Deferred.isDoneUnsafe(one), "done with no awaiter")
+      const polled = yield* Deferred.poll(one)
+      assert.isTrue(Option.isSome(polled))
+      assert.deepStrictEqual(Option.getOrThrow(polled), Exit.succeed(2))
+      assert.strictEqual(Option.getOrThrow(yield* Deferred.poll(one)), Option.getOrThrow(polled), "one completion")
+      assert.isFalse(yield* Deferred.succeed(two, 100), "already completed")
+      assert.deepStrictEqual(yield* Effect.forEach([zero, one, two], Deferred.await), [undefined, 2, 4])
     }))
 
   it.effect("a single offer's Deferred fails with the batch's typed error", () =>

@@ -104,24 +104,64 @@ export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
  * is a public shape (its `effect` and `resumes` fields are in the interface)
  * plus a prototype carrying the type id, which the entry copies from a real
  * one below, so every `Deferred` function works on it.
+ *
+ * A success from `process` is kept as the bare result, in the record's slot
+ * (the record is no longer needed): its `Exit` is made only when `effect` is
+ * first read, usually by the `Deferred.await` that wants it. An offer
+ * delivered before anyone awaits it then holds no `Exit`, and a burst of
+ * offers keeps the garbage collector's young generation smaller.
  */
 export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implements Deferred.Deferred<Res, Err> {
   declare readonly [DeferredTypeId]: Deferred.Deferred<Res, Err>[typeof DeferredTypeId]
   declare readonly pipe: Pipeable["pipe"]
-  declare effect?: Effect.Effect<Res, Err>
   /**
    * The fibers awaiting it before it is done. An own field only of entries
    * awaited that early (`Deferred.await` adds it): the others read
    * `undefined` from the prototype, 8 bytes less per record.
    */
   declare resumes?: Array<(effect: Effect.Effect<Res, Err>) => void> | undefined
+  /** How it completed, once known as an effect (see `effect`). */
+  declare private completion: Effect.Effect<Res, Err> | undefined
   constructor(record: Rec, cost: number) {
     super(record, cost)
-    // Set from the start, as on Effect's own Deferred: completing an entry then changes no shape.
-    this.effect = undefined as never
+    this.completion = undefined
   }
+
+  /** The `Deferred`'s completion; undefined while pending, as the interface's optional field is. */
+  get effect(): Effect.Effect<Res, Err> {
+    if (this.completion === undefined && this.state === DONE) {
+      // Delivered as a bare success by `succeed`.
+      this.completion = Exit.succeed(this.record as unknown as Res)
+    }
+    return this.completion as Effect.Effect<Res, Err>
+  }
+  /** Set by Effect's `Deferred` functions when the producer completes it first. */
+  set effect(effect: Effect.Effect<Res, Err>) {
+    this.completion = effect
+  }
+
+  override succeed(value: Res): void {
+    if (this.completion !== undefined) return
+    if (this.resumes === undefined) {
+      // The engine marked it DONE just before: `effect` reads this as its success.
+      ;(this as Entry<unknown, Res, Err>).record = value
+      return
+    }
+    this.complete(Exit.succeed(value))
+  }
+
   deliver(exit: Exit.Exit<Res, Err>): void {
-    Deferred.doneUnsafe(this, exit)
+    if (this.completion === undefined) this.complete(exit)
+  }
+
+  /** Completes it with `exit` and resumes its awaiters, as `Deferred.doneUnsafe` does. */
+  private complete(exit: Exit.Exit<Res, Err>): void {
+    this.completion = exit
+    const resumes = this.resumes
+    if (resumes === undefined) return
+    // Cleared first: an awaiter resumed with an interruption runs its cleanup inline.
+    this.resumes = undefined
+    for (let i = 0; i < resumes.length; i++) resumes[i](exit)
   }
 }
 
