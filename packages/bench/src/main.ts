@@ -161,7 +161,7 @@ const failed = results.filter((r) => r.status === "failed")
 const skipped = results.filter((r) => r.status === "skipped")
 const passed = results.filter((r) => r.status === "ok")
 const floors = smoke ? [] : evaluateFloors(results, sizes)
-const runsLabel = smoke ? "1 run" : `${sizes.runs} runs`
+const runsLabel = smoke ? "1 run" : `${sizes.runs} runs (${sizes.throughputRuns} for W1, W1s, W1b)`
 
 const meta = {
   date: new Date().toISOString(),

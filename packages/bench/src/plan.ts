@@ -20,7 +20,10 @@ export interface Sizes {
   readonly w3WarmupSubmits: number
   readonly w4: number
   readonly w5: ReadonlyArray<number>
+  /** Measured runs per cell. */
   readonly runs: number
+  /** Measured runs of the throughput cells (W1, W1s, W1b), which take well under a second each. */
+  readonly throughputRuns: number
   readonly warmups: number
 }
 
@@ -37,6 +40,10 @@ export const benchSizes: Sizes = {
   w4: 100_000,
   w5: [10_000, 100_000, 1_000_000],
   runs: 5,
+  // A median of 5 runs of 200,000 records moved the W1b ratio by up to ±8% from
+  // one bench to the next on the same commit (single runs spread 42–55 ms);
+  // 11 runs halve that spread and cost ~2 s per cell.
+  throughputRuns: 11,
   // Three warm-up runs: timed run by run in a fresh process, neither the
   // Effect floor nor ours reaches its steady state on W1b before the fourth
   // run of 200,000 records (the floor: 387, 329, 302, then ~238 ns/record).
@@ -56,6 +63,7 @@ export const smokeSizes: Sizes = {
   w4: 2_000,
   w5: [1_000, 2_000, 4_000],
   runs: 1,
+  throughputRuns: 1,
   warmups: 0
 }
 
@@ -95,11 +103,12 @@ export const makePlan = (
     if (group === "W5") w5Keys.push(key)
     if (!cells.some((cell) => cellKey(cell) === key)) cells.push(spec)
   }
-  for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1 })
+  const throughput = { runs: sizes.throughputRuns }
+  for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1, ...throughput })
   for (const peer of selected) {
-    add("W1s", "W1s", peer, "submit", { size: sizes.w1sProducers, perProducer: sizes.w1sPerProducer })
+    add("W1s", "W1s", peer, "submit", { size: sizes.w1sProducers, perProducer: sizes.w1sPerProducer, ...throughput })
   }
-  for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b })
+  for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b, ...throughput })
   for (const peer of selected) {
     add("W2", "W2", peer, "submit", {
       size: sizes.w2Producers,
