@@ -93,6 +93,9 @@ export class Telemetry {
   private readonly context: Context.Context<never>
   private reportedSubmitted = 0
   private reportedWithdrawn = 0
+  /** The gauges' last values, set only when they change (undefined until first set). */
+  private reportedQueueSize: number | undefined = undefined
+  private reportedInFlight: number | undefined = undefined
 
   constructor(name: string, context: Context.Context<never>) {
     this.metrics = makeMetrics(name)
@@ -110,8 +113,14 @@ export class Telemetry {
       metrics.withdrawn.updateUnsafe(counters.withdrawn - this.reportedWithdrawn, context)
       this.reportedWithdrawn = counters.withdrawn
     }
-    metrics.queueSize.updateUnsafe(counters.pending, context)
-    metrics.inFlight.updateUnsafe(counters.inFlight, context)
+    if (counters.pending !== this.reportedQueueSize) {
+      metrics.queueSize.updateUnsafe(counters.pending, context)
+      this.reportedQueueSize = counters.pending
+    }
+    if (counters.inFlight !== this.reportedInFlight) {
+      metrics.inFlight.updateUnsafe(counters.inFlight, context)
+      this.reportedInFlight = counters.inFlight
+    }
   }
 
   /**
