@@ -7,7 +7,7 @@
  *   --smoke            tiny sizes, 1 run, no warm-up, one child per peer, no floors
  *   --only=W1,W3,W5    only these workload groups
  *   --peers=a,b        only these peers (names as in the table)
- *   --runs=N           measured runs per cell (default 5; W5 scales its own)
+ *   --runs=N           measured runs per cell (default 5, 11 for W1, W1s, W1b; W5 scales its own)
  *   --library=PATH     benchmark another checkout's src/index.ts as "ours"
  *   --label=TEXT       a note for the JSON and the table heading (e.g. the library commit)
  *   --out=PATH         where to write the JSON (default results/latest.json,
@@ -23,11 +23,12 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { evaluateFloors } from "./floors.ts"
 import { peerByName, peers } from "./peers/index.ts"
-import { benchSizes, makePlan, smokeSizes } from "./plan.ts"
+import { benchSizes, isThroughput, makePlan, smokeSizes } from "./plan.ts"
 import type { Sizes } from "./plan.ts"
 import { floorsTable, resultsTable } from "./report.ts"
 import type { CellResult, CellSpec } from "./spec.ts"
 import { cellKey, RESULT_PREFIX } from "./spec.ts"
+import { summarize } from "./stats.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const packageDir = path.resolve(here, "..")
@@ -41,7 +42,7 @@ const flags = new Map(
 const smoke = flags.has("smoke")
 const baseSizes: Sizes = smoke ? smokeSizes : benchSizes
 const runsFlag = flags.get("runs")
-const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag) } : baseSizes
+const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag), throughputRuns: Number(runsFlag) } : baseSizes
 const selectedPeers = flags.get("peers")?.split(",").map(peerByName) ?? peers
 const only = flags.get("only")?.split(",")
 const library = flags.get("library")
@@ -118,6 +119,41 @@ const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
     })
   })
 
+/**
+ * What runs, in order. Each throughput cell runs in two halves, one child
+ * each: all of them in plan order, then all of them again in reverse order,
+ * so that a drift of the machine while they run (load from elsewhere, CPU
+ * frequency) weighs on every peer alike instead of on the later ones.
+ */
+const schedule: Array<CellSpec> = (() => {
+  if (smoke) return plan
+  const halves = (spec: CellSpec, first: boolean): CellSpec => ({
+    ...spec,
+    runs: first ? Math.ceil(spec.runs / 2) : Math.floor(spec.runs / 2)
+  })
+  const throughput = plan.filter(isThroughput)
+  return [
+    ...throughput.map((spec) => halves(spec, true)),
+    ...[...throughput].reverse().map((spec) => halves(spec, false)),
+    ...plan.filter((spec) => !isThroughput(spec))
+  ]
+})()
+
+/** One cell's result from the results of its halves (or its only result). */
+const mergeHalves = (parts: ReadonlyArray<CellResult>): CellResult => {
+  if (parts.length === 1) return parts[0]
+  const failed = parts.find((part) => part.status === "failed")
+  const runs = parts.flatMap((part) => part.runs)
+  return {
+    ...parts[0],
+    status: failed !== undefined ? "failed" : parts[0].status,
+    reason: failed?.reason ?? parts[0].reason,
+    runs,
+    ...summarize(runs),
+    wallMs: parts.reduce((sum, part) => sum + part.wallMs, 0)
+  }
+}
+
 let done = 0
 const progress = (r: CellResult) => {
   done++
@@ -126,7 +162,7 @@ const progress = (r: CellResult) => {
     ? Object.entries(r.median).map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join(" ")
     : `${r.status}: ${(r.reason ?? "").split("\n")[0]}`
   process.stderr.write(
-    `[${done}/${plan.length}] ${
+    `[${done}/${schedule.length}] ${
       spec.group === "W5" ? `W5:${spec.workload}` : spec.workload
     } ${spec.peer} ${spec.via} @${spec.size}  ${summary}  (${(r.wallMs / 1000).toFixed(1)} s)\n`
   )
@@ -154,7 +190,9 @@ if (smoke) {
     if (specs.length > 0) results.push(...await runChild(specs))
   }
 } else {
-  for (const spec of plan) results.push(...await runChild([spec]))
+  const parts: Array<CellResult> = []
+  for (const spec of schedule) parts.push(...await runChild([spec]))
+  for (const spec of plan) results.push(mergeHalves(parts.filter((part) => part.key === cellKey(spec))))
 }
 
 const failed = results.filter((r) => r.status === "failed")

@@ -67,6 +67,10 @@ export const smokeSizes: Sizes = {
   warmups: 0
 }
 
+/** The throughput cells: W1, W1s, W1b (not their W5 sizes). */
+export const isThroughput = (spec: CellSpec): boolean =>
+  spec.group === "W1" || spec.group === "W1s" || spec.group === "W1b"
+
 /** W5 peers: the Effect floor and ours with dispatch "full". */
 export const W5_PEERS = ["effect-floor", "ours-full"]
 
