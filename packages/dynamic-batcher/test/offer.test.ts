@@ -46,6 +46,36 @@ describe("offer / offerAll Deferreds", () => {
       assert.deepStrictEqual(yield* Effect.forEach([zero, one, two], Deferred.await), [undefined, 2, 4])
     }))
 
+  it.effect("fibers awaiting a Deferred before it is done get the batch's failure, or the producer's own value", () =>
+    Effect.gen(function*() {
+      const gate = gated((n: number) => n)
+      let failing = true
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          failing
+            ? Effect.andThen(gate.process(batch), Effect.fail(new ModelError({ batchSize: batch.length })))
+            : gate.process(batch),
+        maxBatchSize: 2
+      })
+      const [a, b] = yield* batcher.offerAll([1, 2])
+      const early = yield* Effect.forEach([a, b], (d) => Effect.forkChild(Effect.flip(Deferred.await(d))))
+      yield* settle
+      yield* gate.open
+      assert.deepStrictEqual(yield* Effect.forEach(early, Fiber.join), [
+        new ModelError({ batchSize: 2 }),
+        new ModelError({ batchSize: 2 })
+      ])
+      failing = false
+      const [c] = yield* batcher.offerAll([3, 4])
+      const waiting = yield* Effect.forkChild(Deferred.await(c))
+      yield* settle
+      assert.isTrue(yield* Deferred.succeed(c, 30), "the producer completes it first")
+      assert.strictEqual(yield* Fiber.join(waiting), 30)
+      yield* gate.open
+      yield* settle
+      assert.strictEqual(yield* Deferred.await(c), 30, "the batch's result does not overwrite it")
+    }))
+
   it.effect("a single offer's Deferred fails with the batch's typed error", () =>
     Effect.gen(function*() {
       const batcher = yield* Batcher.make({
