@@ -549,8 +549,9 @@ export class Engine<Rec, Res, Err> {
   /**
    * Puts the sealed batch's pending records in flight and collects what
    * `process` and its span need (`inFlightRecords`, `inFlightSpans`), in one
-   * pass: the records were last touched when they were sealed, so each pass
-   * over them costs cache misses just before `process` starts. Returns the
+   * pass: a batch that waited in the handoff was last touched when it was
+   * filled, so each pass over it costs cache misses just before `process`
+   * starts. Returns the
    * records in flight (the batch itself unless some were withdrawn), or
    * undefined when none is left.
    */
