@@ -225,12 +225,16 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       })
     }
     const span = this.parentSpan.read()
+    const costOf = this.costOf
+    const primitiveCost = explicitCosts === undefined ? costOf.primitiveCost : undefined
     // Sized up front: an array grown by `push` keeps up to half its length spare.
     const entries = new Array<En>(size)
     let total = 0
     for (let i = 0; i < size; i++) {
       const record = list[i]
-      const cost = this.costOf.of(record, explicitCosts?.[i])
+      const cost = primitiveCost !== undefined && (typeof record !== "object" || record === null)
+        ? primitiveCost
+        : costOf.of(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost
       const entry = make(record, cost, i)
       if (span !== undefined) entry.span = span

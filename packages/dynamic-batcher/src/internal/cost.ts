@@ -48,6 +48,12 @@ export class CostOf<Rec> {
   private readonly defaultCost: number
   private readonly methods: ReadonlyArray<EstimateMethod>
   private readonly sources: ReadonlyArray<string>
+  /**
+   * The cost of a record that is not an object when it has no explicit cost:
+   * `defaultCost`, unless a `costEstimator` prices every record (undefined).
+   * A loop over many records reads it once instead of calling `of` for each.
+   */
+  readonly primitiveCost: number | undefined
 
   constructor(
     costEstimator: ((record: Rec) => number) | undefined,
@@ -60,6 +66,7 @@ export class CostOf<Rec> {
     this.defaultCost = defaultCost
     this.methods = methods
     this.sources = methods.map((name) => `record.${name}()`)
+    this.primitiveCost = costEstimator === undefined ? defaultCost : undefined
   }
 
   /** The cost of `record`: `explicit` if given, else its estimate, else the default; or why it has none. */
