@@ -12,7 +12,7 @@ import type { BatcherError } from "../BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EstimateMethod } from "./cost.ts"
-import { costMethods, CostOf } from "./cost.ts"
+import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
 import type { Sealed } from "./engine.ts"
 import { Engine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
@@ -232,7 +232,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     let total = 0
     for (let i = 0; i < size; i++) {
       const record = list[i]
-      const cost = primitiveCost !== undefined && (typeof record !== "object" || record === null)
+      const cost = primitiveCost !== undefined && !canEstimateItself(record)
         ? primitiveCost
         : costOf.of(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost

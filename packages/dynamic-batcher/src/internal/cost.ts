@@ -27,6 +27,9 @@ const estimate = <Rec>(f: (this: Rec) => unknown, self: Rec, source: string): nu
   return check(cost, source)
 }
 
+/** Whether `record` may carry an estimate method: only objects are looked into. */
+export const canEstimateItself = (record: unknown): boolean => typeof record === "object" && record !== null
+
 /** The methods a record may estimate its own cost with, in order of preference. */
 export type EstimateMethod = "estimateTokens" | "estimateCost"
 
@@ -49,9 +52,10 @@ export class CostOf<Rec> {
   private readonly methods: ReadonlyArray<EstimateMethod>
   private readonly sources: ReadonlyArray<string>
   /**
-   * The cost of a record that is not an object when it has no explicit cost:
-   * `defaultCost`, unless a `costEstimator` prices every record (undefined).
-   * A loop over many records reads it once instead of calling `of` for each.
+   * The cost `of` gives a record without an explicit cost that cannot
+   * estimate itself (`canEstimateItself`): `defaultCost`, unless a
+   * `costEstimator` prices every record (undefined). A loop over many records
+   * reads it once instead of calling `of` for each.
    */
   readonly primitiveCost: number | undefined
 
@@ -73,7 +77,7 @@ export class CostOf<Rec> {
   of(record: Rec, explicit: number | undefined): number | InvalidCostError {
     if (explicit !== undefined) return check(explicit, "cost")
     if (this.estimator !== undefined) return estimate(this.estimator, record, "costEstimator")
-    if (typeof record !== "object" || record === null) return this.defaultCost
+    if (!canEstimateItself(record)) return this.defaultCost
     const methods = this.methods
     for (let i = 0; i < methods.length; i++) {
       const method = (record as Record<EstimateMethod, unknown>)[methods[i]]
