@@ -28,10 +28,11 @@ import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
 import type { Engine } from "./internal/engine.ts"
-import { shutdownError } from "./internal/engine.ts"
+import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
 import { validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy } from "./internal/options.ts"
+import { keepShape } from "./internal/shapes.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
 
 /**
@@ -300,3 +301,8 @@ const runProcessFn = <Rec, Res>(
       (error) => resume(Effect.fail(error))
     )
   })
+
+// One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
+keepShape(new DynamicBatcher<unknown, unknown>({ processFn: () => Promise.resolve([]) }))
+keepShape<Running<unknown, unknown>>({ batcher: internal.inertBatcher, engine: inertEngine, scope: Scope.makeUnsafe() })
+keepShape(new PromiseEntry<unknown, unknown>(undefined, 0, constVoid, constVoid))

@@ -14,11 +14,12 @@ import type { BatchStats } from "../BatchStats.ts"
 import type { EstimateMethod } from "./cost.ts"
 import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
 import type { Sealed } from "./engine.ts"
-import { Engine, shutdownError } from "./engine.ts"
+import { Engine, inertEngine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
 import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
-import { validateTuning } from "./options.ts"
+import { defaults, validateTuning } from "./options.ts"
+import { keepShape } from "./shapes.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
 export const TypeId = "~effect-dynamic-batcher/Batcher" as const
@@ -250,3 +251,13 @@ const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
   Array.isArray(records) ? records as ReadonlyArray<A> : Array.from(records)
 
 const makeDeferredEntry = <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost)
+
+/** A batcher that never runs, on the inert engine, kept for its hidden class (see `keepShape`). */
+export const inertBatcher: BatcherImpl<unknown, unknown, unknown> = keepShape(
+  new BatcherImpl<unknown, unknown, unknown>(
+    inertEngine,
+    new CostOf<unknown>(undefined, defaults.defaultCost, costMethods),
+    Effect.runSync(PubSub.sliding<BatchStats>(1)),
+    Effect.void
+  )
+)

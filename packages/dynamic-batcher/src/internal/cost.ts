@@ -5,6 +5,7 @@
  * number >= 0, or an estimator that throws, is an `InvalidCostError`.
  */
 import { formatValue, InvalidCostError } from "../BatcherError.ts"
+import { keepShape } from "./shapes.ts"
 
 const check = (cost: unknown, source: string): number | InvalidCostError =>
   typeof cost === "number" && cost >= 0 && cost < Number.POSITIVE_INFINITY
@@ -86,3 +87,5 @@ export class CostOf<Rec> {
     return this.defaultCost
   }
 }
+
+keepShape(new CostOf<unknown>(undefined, 1, costMethods))

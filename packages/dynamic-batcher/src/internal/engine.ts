@@ -11,17 +11,19 @@
  *      │ (waiting for room)  │               │                    │
  *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
  */
-import type { Clock, Tracer } from "effect"
-import { Cause, Deferred, Exit, Queue } from "effect"
+import type { Tracer } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Queue } from "effect"
+import { constVoid } from "effect/Function"
 import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { Tuning } from "./options.ts"
+import { defaults, validateTuningUnsafe } from "./options.ts"
+import { keepShape } from "./shapes.ts"
 import { Signal } from "./signal.ts"
-import { Counters, snapshotOf } from "./telemetry.ts"
-import type { Telemetry } from "./telemetry.ts"
+import { Counters, snapshotOf, Telemetry } from "./telemetry.ts"
 
 /** A sealed batch: the entries the aggregation loop handed over, in order. */
 export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
@@ -773,3 +775,23 @@ export const shutdownError = (reason: string): BatcherShutdownError => new Batch
 
 const describe = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value
+
+// An engine that never runs (no fiber drives it), and the records of its
+// arrivals, sealed batches and waiting producers, kept for their hidden
+// classes (see `keepShape`).
+export const inertEngine: Engine<unknown, unknown, unknown> = keepShape(
+  new Engine(
+    validateTuningUnsafe({}) as Tuning,
+    Effect.runSync(Queue.bounded<Sealed<unknown, unknown, unknown>, Cause.Done>(1)),
+    Clock.Clock.defaultValue(),
+    new Telemetry(defaults.name, Context.empty())
+  )
+)
+keepShape<Arrival>({ at: 0, end: 0 })
+keepShape<Sealed<unknown, unknown, unknown>>({ entries: [], acceptedAt: 0 })
+keepShape<RoomWaiter<unknown, unknown, unknown>>({
+  entries: [],
+  offset: 0,
+  cancelled: false,
+  admission: { onAdmitted: constVoid, onRejected: constVoid }
+})

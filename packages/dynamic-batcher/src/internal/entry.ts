@@ -5,7 +5,9 @@
  */
 import type { Effect, Tracer } from "effect"
 import { Deferred, Exit } from "effect"
+import { constVoid } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
+import { keepShape } from "./shapes.ts"
 
 /** Created, not yet accepted: its producer waits for room in the queue. */
 export const NEW = 0
@@ -215,3 +217,9 @@ export class GroupEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
     this.group.deliver(this.index, exit)
   }
 }
+
+// One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
+keepShape(new ResumeEntry<unknown, unknown, unknown>(undefined, 0, constVoid))
+keepShape(new DeferredEntry<unknown, unknown, unknown>(undefined, 0))
+keepShape(new GroupEntry<unknown, unknown, unknown>(undefined, 0, keepShape(new Group(0, constVoid)), 0))
+keepShape(new EntryGroup([], 0))

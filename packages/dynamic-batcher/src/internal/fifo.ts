@@ -1,3 +1,5 @@
+import { keepShape } from "./shapes.ts"
+
 /**
  * A first-in first-out buffer over a plain array with a moving head: `push`
  * and `shift` are O(1) amortized and allocate nothing per element, which is
@@ -97,3 +99,5 @@ export class Fifo<A> {
     return all
   }
 }
+
+keepShape(new Fifo())

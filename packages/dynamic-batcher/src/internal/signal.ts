@@ -4,6 +4,7 @@
  * return at once, so a notification between a step and the park is never lost.
  */
 import { Effect } from "effect"
+import { keepShape } from "./shapes.ts"
 
 export class Signal {
   private waiter: ((effect: Effect.Effect<void>) => void) | undefined = undefined
@@ -46,3 +47,5 @@ export class Signal {
     this.waiter = undefined
   })
 }
+
+keepShape(new Signal())

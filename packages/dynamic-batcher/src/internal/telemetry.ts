@@ -8,6 +8,8 @@
  */
 import { Context, Fiber, Metric, Tracer } from "effect"
 import { BatchStats } from "../BatchStats.ts"
+import { defaults } from "./options.ts"
+import { keepShape } from "./shapes.ts"
 
 /** The running totals of a batcher; `BatchStats` is a snapshot of these. */
 export class Counters {
@@ -196,3 +198,8 @@ export class ParentSpanReader {
     return this.span
   }
 }
+
+// One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
+keepShape(new Counters())
+keepShape(new ParentSpanReader())
+keepShape(new Telemetry(defaults.name, Context.empty()))
