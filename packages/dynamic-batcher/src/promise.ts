@@ -234,15 +234,16 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   ): Promise<Array<Promise<Res>>> {
     const running = this.running
     if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
-    const results: Array<Promise<Res>> = []
-    const entries = running.batcher.entriesOf(Array.from(records), options?.estimatedCosts, (record, cost) => {
-      let entry: PromiseEntry<Rec, Res> | undefined
+    const list = internal.listOf(records)
+    const results = new Array<Promise<Res>>(list.length)
+    const entries = running.batcher.entriesOf(list, options?.estimatedCosts, (record, cost, index) => {
+      let entry!: PromiseEntry<Rec, Res>
       const result = new Promise<Res>((resolve, reject) => {
-        entry = new PromiseEntry(record, cost, resolve, reject)
+        entry = new PromiseEntry<Rec, Res>(record, cost, resolve, reject)
       })
-      result.catch(constVoid)
-      results.push(result)
-      return entry!
+      entry.handledResult = result
+      results[index] = result
+      return entry
     })
     if (!(entries instanceof EntryGroup)) return Promise.reject(entries)
     return new Promise((resolve, reject) => {
@@ -266,14 +267,23 @@ interface Running<Rec, Res> {
 class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
   declare private readonly resolve: (value: Res) => void
   declare private readonly reject: (reason: unknown) => void
+  /**
+   * The Promise of a `submitBatch` record, marked handled if it fails (its
+   * producer may never await it); undefined for a `submit`, whose caller
+   * awaits it. Marked only then: a handler per record is a Promise more.
+   */
+  declare handledResult: Promise<Res> | undefined
   constructor(record: Rec, cost: number, resolve: (value: Res) => void, reject: (reason: unknown) => void) {
     super(record, cost)
     this.resolve = resolve
     this.reject = reject
+    this.handledResult = undefined
   }
   deliver(exit: Exit.Exit<Res, unknown>): void {
-    if (Exit.isSuccess(exit)) this.resolve(exit.value)
-    else this.reject(Cause.squash(exit.cause))
+    if (Exit.isSuccess(exit)) return this.resolve(exit.value)
+    this.reject(Cause.squash(exit.cause))
+    // Before the unhandled-rejection check, which runs once the microtasks are done.
+    this.handledResult?.catch(constVoid)
   }
   override succeed(value: Res): void {
     this.resolve(value)

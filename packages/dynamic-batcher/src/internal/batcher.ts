@@ -247,7 +247,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 }
 
 /** The records as an array, copied only when they are not one already. */
-const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
+export const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
   Array.isArray(records) ? records as ReadonlyArray<A> : Array.from(records)
 
 const makeDeferredEntry = <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost)
