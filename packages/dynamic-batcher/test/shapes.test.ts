@@ -41,7 +41,7 @@ const engineParts = (engine: any): Array<object> => [
 
 /** The entries of the records in the queue, in the open batch and in `process`. */
 const heldEntries = (engine: any): Array<object> => [
-  ...engine.intake.items.slice(engine.intake.head),
+  ...Array.from({ length: engine.intake.size }, (_, index) => engine.intake.at(index)),
   ...engine.open,
   ...(engine.inFlight ?? [])
 ]

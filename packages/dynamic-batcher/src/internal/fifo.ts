@@ -1,90 +1,110 @@
 import { keepShape } from "./shapes.ts"
 
+/** Items per chunk, a power of two: a chunk of references stays an ordinary object, never a large one. */
+const chunkBits = 10
+const chunkSize = 1 << chunkBits
+const chunkMask = chunkSize - 1
+
 /**
- * A first-in first-out buffer over a plain array with a moving head: `push`
- * and `shift` are O(1) amortized and allocate nothing per element, which is
- * what the per-record paths need. Taken slots are cleared at once; the array
- * drops its taken prefix only when items are added (a buffer that is only
- * drained never copies itself) and once that prefix is the larger part.
+ * A first-in first-out buffer: `push` and `shift` are O(1) and allocate
+ * nothing per element, which is what the per-record paths need.
+ *
+ * The items are kept in chunks of `chunkSize`, not in one array: a queue of
+ * 200,000 records would otherwise be one array of 1.6 MB, copied each time it
+ * grows, living outside the young generation, with every record pushed into
+ * it noted for the garbage collector's next scavenge. Every chunk but the
+ * last is full, and only the first starts later (at `head`), so the item
+ * `index` places after the oldest is found by arithmetic. Taken slots are
+ * cleared at once; a chunk is dropped once all of its items are taken.
  */
 export class Fifo<A> {
-  private items: Array<A> = []
+  private chunks: Array<Array<A>> = []
+  /** Where the oldest item is in the first chunk. */
   private head = 0
+  private count = 0
 
   get size(): number {
-    return this.items.length - this.head
+    return this.count
   }
 
   push(item: A): void {
-    this.compact()
-    this.items.push(item)
+    const chunks = this.chunks
+    const last = chunks.length === 0 ? undefined : chunks[chunks.length - 1]
+    if (last === undefined || last.length === chunkSize) chunks.push([item])
+    else last.push(item)
+    this.count++
   }
 
-  /**
-   * Appends `items[from..to)`. Into an empty buffer they are copied in one
-   * step, to an array of their exact size: growing a large array push by push
-   * copies it several times, and every copy of references to young objects
-   * costs the garbage collector again.
-   */
+  /** Appends `items[from..to)`: whole chunks are copied in one step each. */
   pushAll(items: ReadonlyArray<A>, from: number, to: number): void {
-    if (this.size === 0) {
-      this.items = items.slice(from, to)
-      this.head = 0
-      return
+    let next = from
+    const chunks = this.chunks
+    if (chunks.length > 0) {
+      const last = chunks[chunks.length - 1]
+      while (last.length < chunkSize && next < to) last.push(items[next++])
     }
-    this.compact()
-    for (let i = from; i < to; i++) this.items.push(items[i])
-  }
-
-  private compact(): void {
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
+    while (next < to) {
+      const end = Math.min(to, next + chunkSize)
+      chunks.push(items.slice(next, end))
+      next = end
     }
+    this.count += to - from
   }
 
   /** The newest item, if any. */
   last(): A | undefined {
-    return this.size === 0 ? undefined : this.items[this.items.length - 1]
+    if (this.count === 0) return undefined
+    const last = this.chunks[this.chunks.length - 1]
+    return last[last.length - 1]
   }
 
   /** The oldest item; only call when `size > 0`. */
   peek(): A {
-    return this.items[this.head]
+    return this.chunks[0][this.head]
   }
 
   /** The item `index` places after the oldest; only call with `index < size`. */
   at(index: number): A {
-    return this.items[this.head + index]
+    const position = this.head + index
+    return this.chunks[position >> chunkBits][position & chunkMask]
   }
 
   /** Removes the `count` oldest items and appends them to `target`, or returns them as a new array when `target` is empty. */
   moveTo(target: Array<A>, count: number): Array<A> {
-    const { head, items } = this
-    const end = head + count
     let moved = target
-    if (target.length === 0) {
-      moved = items.slice(head, end)
-    } else {
-      for (let i = head; i < end; i++) target.push(items[i])
+    for (let remaining = count; remaining > 0;) {
+      const chunk = this.chunks[0]
+      const start = this.head
+      const end = Math.min(chunk.length, start + remaining)
+      if (moved.length === 0) {
+        moved = chunk.slice(start, end)
+      } else {
+        for (let i = start; i < end; i++) moved.push(chunk[i])
+      }
+      ;(chunk as Array<A | undefined>).fill(undefined, start, end)
+      remaining -= end - start
+      this.taken(end)
     }
-    ;(items as Array<A | undefined>).fill(undefined, head, end)
-    this.advance(end)
     return moved
   }
 
   /** Removes and returns the oldest item; only call when `size > 0`. */
   shift(): A {
-    const item = this.items[this.head]
-    ;(this.items as Array<A | undefined>)[this.head] = undefined
-    this.advance(this.head + 1)
+    const chunk = this.chunks[0]
+    const item = chunk[this.head]
+    ;(chunk as Array<A | undefined>)[this.head] = undefined
+    this.taken(this.head + 1)
     return item
   }
 
-  /** Moves the head to `head`; an emptied buffer starts over with a new array. */
-  private advance(head: number): void {
-    if (head === this.items.length) {
-      this.items = []
+  /** The first chunk's items before `head` were taken: drops the chunk once it is used up. */
+  private taken(head: number): void {
+    this.count -= head - this.head
+    if (this.count === 0) {
+      this.chunks = []
+      this.head = 0
+    } else if (head === chunkSize) {
+      this.chunks.shift()
       this.head = 0
     } else {
       this.head = head
@@ -93,9 +113,15 @@ export class Fifo<A> {
 
   /** Removes and returns every item, oldest first. */
   drain(): Array<A> {
-    const all = this.items.slice(this.head)
-    this.items = []
+    const all: Array<A> = []
+    const chunks = this.chunks
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c]
+      for (let i = c === 0 ? this.head : 0; i < chunk.length; i++) all.push(chunk[i])
+    }
+    this.chunks = []
     this.head = 0
+    this.count = 0
     return all
   }
 }
