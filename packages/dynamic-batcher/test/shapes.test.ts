@@ -11,7 +11,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
-import { Batcher } from "effect-dynamic-batcher"
+import { Batcher, TokenBatcher } from "effect-dynamic-batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import { TestClock } from "effect/testing"
 import v8 from "node:v8"
@@ -98,6 +98,10 @@ describe("hidden classes", () => {
       assert.isAtLeast(entries.length, 10)
       assert.deepStrictEqual(unkept([batcher, ...engineParts(engine), ...offered, ...entries]), [])
     }))
+
+  it("a prompt shares the hidden class of the kept one", () => {
+    assert.deepStrictEqual(unkept([new TokenBatcher.Prompt("Summarize this paragraph.")]), [])
+  })
 
   it.live("the Promise API's batcher and entries share the hidden classes of the kept instances", () =>
     Effect.promise(async () => {
