@@ -156,7 +156,11 @@ export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implement
     if (this.completion === undefined) this.complete(exit)
   }
 
-  /** Completes it with `exit` and resumes its awaiters, as `Deferred.doneUnsafe` does. */
+  /**
+   * Completes it with `exit` and resumes its awaiters, as `Deferred.doneUnsafe`
+   * does. That function cannot be called here: it first reads `effect`, which
+   * for an entry the engine has already marked DONE reads as a bare success.
+   */
   private complete(exit: Exit.Exit<Res, Err>): void {
     this.completion = exit
     const resumes = this.resumes
