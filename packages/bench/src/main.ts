@@ -7,6 +7,7 @@
  *   --smoke            tiny sizes, 1 run, no warm-up, one child per peer, no floors
  *   --only=W1,W3,W5    only these workload groups
  *   --peers=a,b        only these peers (names as in the table)
+ *   --process=async    only the cells with this `process` mode (async or sync; default both)
  *   --runs=N           measured runs per cell (default 5, 11 for W1, W1s, W1b; W5 scales its own)
  *   --library=PATH     benchmark another checkout's src/index.ts as "ours"
  *   --label=TEXT       a note for the JSON and the table heading (e.g. the library commit)
@@ -21,7 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { evaluateFloors } from "./floors.ts"
+import { evaluateFloors, floorSummary } from "./floors.ts"
 import { peerByName, peers } from "./peers/index.ts"
 import { benchSizes, isThroughput, makePlan, smokeSizes } from "./plan.ts"
 import type { Sizes } from "./plan.ts"
@@ -45,6 +46,7 @@ const runsFlag = flags.get("runs")
 const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag), throughputRuns: Number(runsFlag) } : baseSizes
 const selectedPeers = flags.get("peers")?.split(",").map(peerByName) ?? peers
 const only = flags.get("only")?.split(",")
+const mode = flags.get("process")
 const library = flags.get("library")
   ? path.resolve(process.env.INIT_CWD ?? process.cwd(), flags.get("library")!)
   : undefined
@@ -55,8 +57,9 @@ const out = path.resolve(
 
 const fullPlan = makePlan(sizes, selectedPeers)
 const plan = fullPlan.cells.filter((cell) =>
-  only === undefined || only.includes(cell.group) ||
-  (only.includes("W5") && fullPlan.w5Keys.includes(cellKey(cell)))
+  (mode === undefined || cell.process === mode) &&
+  (only === undefined || only.includes(cell.group) ||
+    (only.includes("W5") && fullPlan.w5Keys.includes(cellKey(cell))))
 )
 const w5Keys = only === undefined || only.includes("W5") ? fullPlan.w5Keys : []
 const cellScript = path.join(here, "cell.ts")
@@ -164,7 +167,9 @@ const progress = (r: CellResult) => {
   process.stderr.write(
     `[${done}/${schedule.length}] ${
       spec.group === "W5" ? `W5:${spec.workload}` : spec.workload
-    } ${spec.peer} ${spec.via} @${spec.size}  ${summary}  (${(r.wallMs / 1000).toFixed(1)} s)\n`
+    } ${spec.peer} ${spec.via} @${spec.size}${spec.process === "sync" ? " sync" : ""}  ${summary}  (${
+      (r.wallMs / 1000).toFixed(1)
+    } s)\n`
   )
   if (r.status === "failed" && r.reason) process.stderr.write(`${r.reason}\n`)
 }
@@ -227,11 +232,20 @@ const lines = [
   }` +
   (meta.label ? `, ${meta.label}` : ""),
   "",
-  resultsTable(results, runsLabel, w5Keys),
+  resultsTable(results.filter((r) => r.spec.process === "async"), runsLabel, w5Keys),
   ""
 ]
+const syncResults = results.filter((r) => r.spec.process === "sync")
+if (syncResults.length > 0) {
+  lines.push(
+    "### The same with a synchronous `process` (Effect peers; extra rows, no floors)",
+    "",
+    resultsTable(syncResults, runsLabel, []),
+    ""
+  )
+}
 if (!smoke) {
-  lines.push("## Floors (ratios within this run)", "", floorsTable(floors), "")
+  lines.push("## Floors (ratios within this run)", "", floorsTable(floors), "", floorSummary(floors), "")
 }
 process.stdout.write(`${lines.join("\n")}\n`)
 process.stderr.write(`wrote ${path.relative(process.cwd(), out)} in ${meta.wallSeconds.toFixed(0)} s\n`)

@@ -1,11 +1,14 @@
 /**
  * Which cells run: the full bench and the smoke run. Every peer runs every
- * workload it can (the bulk path only where the peer has one); W5 runs the
- * Effect floor and ours ("full") at three sizes.
+ * workload it can (the bulk path only where the peer has one, only the
+ * workloads it names when it names some), with an asynchronous `process`;
+ * the Effect peers run W1, W1s, W1b and W2 once more with a synchronous one
+ * (extra rows, no floors). W5 runs the Effect floor and ours ("full") at
+ * three sizes.
  */
 import { peers } from "./peers/index.ts"
 import type { Peer } from "./peers/types.ts"
-import type { CellSpec, Via, WorkloadName } from "./spec.ts"
+import type { CellSpec, ProcessMode, Via, WorkloadName } from "./spec.ts"
 import { cellKey } from "./spec.ts"
 
 export interface Sizes {
@@ -67,7 +70,7 @@ export const smokeSizes: Sizes = {
   warmups: 0
 }
 
-/** The throughput cells: W1, W1s, W1b (not their W5 sizes). */
+/** The throughput cells: W1, W1s, W1b (not their W5 sizes), in either mode. */
 export const isThroughput = (spec: CellSpec): boolean =>
   spec.group === "W1" || spec.group === "W1s" || spec.group === "W1b"
 
@@ -102,24 +105,51 @@ export const makePlan = (
   const base = { runs: sizes.runs, warmup }
   const add = (group: WorkloadName | "W5", workload: WorkloadName, peer: Peer, via: Via, rest: Partial<CellSpec>) => {
     if (via === "bulk" && !peer.bulk) return
-    const spec = { group, workload, peer: peer.name, via, windowMs: 1, size: 0, ...base, ...rest } as CellSpec
+    if (peer.workloads !== undefined && !peer.workloads.includes(workload)) return
+    if (rest.process === "sync" && peer.kind !== "effect") return
+    const spec = {
+      group,
+      workload,
+      peer: peer.name,
+      via,
+      process: "async",
+      windowMs: 1,
+      size: 0,
+      ...base,
+      ...rest
+    } as CellSpec
     const key = cellKey(spec)
     if (group === "W5") w5Keys.push(key)
     if (!cells.some((cell) => cellKey(cell) === key)) cells.push(spec)
   }
   const throughput = { runs: sizes.throughputRuns }
-  for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1, ...throughput })
-  for (const peer of selected) {
-    add("W1s", "W1s", peer, "submit", { size: sizes.w1sProducers, perProducer: sizes.w1sPerProducer, ...throughput })
+  const modes: ReadonlyArray<ProcessMode> = ["async", "sync"]
+  for (const mode of modes) {
+    for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1, process: mode, ...throughput })
   }
-  for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b, ...throughput })
-  for (const peer of selected) {
-    add("W2", "W2", peer, "submit", {
-      size: sizes.w2Producers,
-      windowMs: 5,
-      durationMs: sizes.w2DurationMs,
-      warmup: { runs: sizes.w2WarmupMs > 0 ? 1 : 0, durationMs: sizes.w2WarmupMs }
-    })
+  for (const mode of modes) {
+    for (const peer of selected) {
+      add("W1s", "W1s", peer, "submit", {
+        size: sizes.w1sProducers,
+        perProducer: sizes.w1sPerProducer,
+        process: mode,
+        ...throughput
+      })
+    }
+  }
+  for (const mode of modes) {
+    for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b, process: mode, ...throughput })
+  }
+  for (const mode of modes) {
+    for (const peer of selected) {
+      add("W2", "W2", peer, "submit", {
+        size: sizes.w2Producers,
+        windowMs: 5,
+        durationMs: sizes.w2DurationMs,
+        process: mode,
+        warmup: { runs: sizes.w2WarmupMs > 0 ? 1 : 0, durationMs: sizes.w2WarmupMs }
+      })
+    }
   }
   for (const peer of selected) {
     add("W3", "W3", peer, "submit", {

@@ -1,5 +1,7 @@
 /**
- * `pnpm --filter effect-dynamic-batcher-bench profile W1 ours-full [bulk|submit] [--size=N] [--runs=N] [--library=PATH] [--top=N] [--heap]`
+ * `pnpm --filter effect-dynamic-batcher-bench profile W1 ours-full [bulk|submit] [--size=N] [--runs=N] [--library=PATH] [--top=N] [--heap] [--sync]`
+ *
+ * `--sync` profiles the cell with a synchronous `process` (default: the asynchronous one).
  *
  * `--size` picks a W5 size (e.g. `profile W4 ours-full bulk --size=1000000`).
  *
@@ -32,6 +34,7 @@ const [workload = "W1", peer = "ours-full", via = workload === "W1b" ? "bulk" : 
 const size = flags.has("size") ? Number(flags.get("size")) : undefined
 const spec = makePlan(benchSizes, peers).cells.find((c) =>
   c.workload === workload && c.peer === peer && c.via === via &&
+  c.process === (flags.has("sync") ? "sync" : "async") &&
   (size === undefined ? c.group === workload : c.size === size)
 )
 if (spec === undefined) {

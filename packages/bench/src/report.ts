@@ -96,7 +96,7 @@ export const resultsTable = (
   )
   for (const { r, w5: isW5 } of [...main, ...w5]) {
     const { spec } = r
-    const workload = isW5 ? `W5 (${spec.workload})` : spec.workload
+    const workload = `${isW5 ? `W5 (${spec.workload})` : spec.workload}${spec.process === "sync" ? " sync" : ""}`
     const head = `| ${workload} | ${spec.peer} | ${spec.via === "bulk" ? "bulk" : "submit"} | ${sizeOf(spec)} |`
     if (r.status !== "ok") {
       const why = (r.reason ?? "").split("\n")[0].replaceAll("|", "\\|")

@@ -5,12 +5,24 @@ export type WorkloadName = "W1" | "W1s" | "W1b" | "W2" | "W3" | "W4"
 /** How the producers reach the peer: a fiber/promise per record, or the bulk path. */
 export type Via = "submit" | "bulk"
 
+/**
+ * How `process` completes. `"async"` (every cell unless stated): through a
+ * Promise, resolved on a later microtask (W1, W1s, W1b, W3, W5) or from the
+ * device's timer / `setImmediate` callback (W2, W4), as a GPU client, an HTTP
+ * call or a database driver does; Effect peers get the very same Promise
+ * through `Effect.promise`. `"sync"` (extra rows, Effect peers only, no
+ * floors): `Effect.sync`, or `Effect.callback` resumed straight from the
+ * device's callback.
+ */
+export type ProcessMode = "async" | "sync"
+
 export interface CellSpec {
   /** Which table section the cell belongs to: its workload, or "W5" for the scaling cells. */
   readonly group: WorkloadName | "W5"
   readonly workload: WorkloadName
   readonly peer: string
   readonly via: Via
+  readonly process: ProcessMode
   /**
    * Records (W1, W1b, W4), producers (W1s, W2) or sequential submits (W3).
    */
@@ -47,9 +59,13 @@ export interface CellResult {
   readonly wallMs: number
 }
 
-/** A cell's identity: the same workload, peer, path and size is the same measurement. */
-export const cellKey = (spec: Pick<CellSpec, "workload" | "peer" | "via" | "size">): string =>
-  `${spec.workload}/${spec.peer}/${spec.via}@${spec.size}`
+/**
+ * A cell's identity: the same workload, peer, path, size and process mode is
+ * the same measurement. Asynchronous cells keep the key they had before the
+ * mode existed; synchronous ones end in `:sync`.
+ */
+export const cellKey = (spec: Pick<CellSpec, "workload" | "peer" | "via" | "size" | "process">): string =>
+  `${spec.workload}/${spec.peer}/${spec.via}@${spec.size}${spec.process === "sync" ? ":sync" : ""}`
 
 /** The line prefix a cell child writes its result with. */
 export const RESULT_PREFIX = "@@bench-result "

@@ -9,7 +9,16 @@
  */
 import { Deferred, Effect, Fiber } from "effect"
 import { Accelerator, Gate } from "./devices.ts"
-import type { EffectBatcher, EffectPeer, Peer, PeerOptions, PromiseBatcher, PromisePeer } from "./peers/types.ts"
+import type {
+  EffectBatcher,
+  EffectPeer,
+  LoopPeer,
+  Peer,
+  PeerOptions,
+  PromiseBatcher,
+  PromisePeer
+} from "./peers/types.ts"
+import { behindGate, doubling, forEffect, forPromise, onAccelerator } from "./processes.ts"
 import type { CellSpec, Metrics } from "./spec.ts"
 
 export const MAX_BATCH_SIZE = 256
@@ -25,13 +34,15 @@ export interface RunPlan {
 }
 
 export const runOnce = (peer: Peer, plan: RunPlan): Promise<Metrics> =>
-  peer.kind === "effect" ? runEffect(peer, plan) : runPromise(peer, plan)
+  peer.kind === "effect"
+    ? runEffect(peer, plan)
+    : peer.kind === "promise"
+    ? runPromise(peer, plan)
+    : runLoop(peer, plan)
 
 // -----------------------------------------------------------------------------
 // shared pieces
 // -----------------------------------------------------------------------------
-
-const double = (n: number): number => n * 2
 
 const range = (n: number): Array<number> => {
   const out = new Array<number>(n)
@@ -103,9 +114,6 @@ const w2Metrics = (accelerator: Accelerator, durationMs: number, wrong: number):
 // Effect peers
 // -----------------------------------------------------------------------------
 
-const doubleEffect = (batch: ReadonlyArray<number>): Effect.Effect<ReadonlyArray<number>> =>
-  Effect.sync(() => batch.map(double))
-
 const now = Effect.sync(() => performance.now())
 
 const withBatcher = <A>(
@@ -124,6 +132,7 @@ const needBulk = <F>(peer: Peer, bulk: F | undefined): F => {
 const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
   const { spec, size } = plan
   const label = `${spec.workload} ${peer.name}`
+  const doubleEffect = forEffect(spec.process, doubling)
   switch (spec.workload) {
     case "W1":
       return withBatcher(peer, doubleEffect, options(spec.windowMs, size), (batcher) =>
@@ -173,10 +182,7 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
 
     case "W2": {
       const accelerator = new Accelerator(ACCEL_FIXED_MS, ACCEL_PER_RECORD_MS)
-      const process = (batch: ReadonlyArray<number>) =>
-        Effect.callback<ReadonlyArray<number>>((resume) => {
-          accelerator.run(batch.length, () => resume(Effect.succeed(batch.map(double))))
-        })
+      const process = forEffect(spec.process, onAccelerator(accelerator))
       return withBatcher(peer, process, options(spec.windowMs, size), (batcher) =>
         Effect.gen(function*() {
           let next = 0
@@ -212,10 +218,7 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
 
     case "W4": {
       const gate = new Gate()
-      const process = (batch: ReadonlyArray<number>) =>
-        Effect.callback<ReadonlyArray<number>>((resume) => {
-          gate.wait(() => resume(Effect.succeed(batch.map(double))))
-        })
+      const process = forEffect(spec.process, behindGate(gate))
       return withBatcher(peer, process, options(spec.windowMs, size), (batcher) =>
         Effect.gen(function*() {
           const records = range(size)
@@ -254,8 +257,6 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
 // Promise peers
 // -----------------------------------------------------------------------------
 
-const doublePromise = async (batch: ReadonlyArray<number>): Promise<ReadonlyArray<number>> => batch.map(double)
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const withPromiseBatcher = async <A>(
@@ -275,6 +276,7 @@ const withPromiseBatcher = async <A>(
 const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
   const { spec, size } = plan
   const label = `${spec.workload} ${peer.name}`
+  const doublePromise = forPromise(spec.process, doubling)
   switch (spec.workload) {
     case "W1":
       return withPromiseBatcher(peer, doublePromise, options(spec.windowMs, size), async (batcher) => {
@@ -319,10 +321,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
 
     case "W2": {
       const accelerator = new Accelerator(ACCEL_FIXED_MS, ACCEL_PER_RECORD_MS)
-      const process = (batch: ReadonlyArray<number>) =>
-        new Promise<ReadonlyArray<number>>((resolve) => {
-          accelerator.run(batch.length, () => resolve(batch.map(double)))
-        })
+      const process = forPromise(spec.process, onAccelerator(accelerator))
       return withPromiseBatcher(peer, process, options(spec.windowMs, size), async (batcher) => {
         let next = 0
         let wrong = 0
@@ -354,10 +353,7 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
 
     case "W4": {
       const gate = new Gate()
-      const process = (batch: ReadonlyArray<number>) =>
-        new Promise<ReadonlyArray<number>>((resolve) => {
-          gate.wait(() => resolve(batch.map(double)))
-        })
+      const process = forPromise(spec.process, behindGate(gate))
       return withPromiseBatcher(peer, process, options(spec.windowMs, size), async (batcher) => {
         const records = range(size)
         await sleep(5)
@@ -374,4 +370,32 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
       })
     }
   }
+}
+
+// -----------------------------------------------------------------------------
+// loops (W2 only)
+// -----------------------------------------------------------------------------
+
+/** W2 for a loop: it takes fresh records itself, full batches back to back, for the same duration. */
+const runLoop = async (peer: LoopPeer, plan: RunPlan): Promise<Metrics> => {
+  const { spec } = plan
+  if (spec.workload !== "W2") throw new Error(`${peer.name} runs W2 only, not ${spec.workload}`)
+  const accelerator = new Accelerator(ACCEL_FIXED_MS, ACCEL_PER_RECORD_MS)
+  let next = 0
+  let wrong = 0
+  const start = performance.now()
+  const deadline = start + plan.durationMs
+  accelerator.measure(start, deadline)
+  await peer.run(forPromise(spec.process, onAccelerator(accelerator)), {
+    take: (n) => {
+      const batch = new Array<number>(n)
+      for (let i = 0; i < n; i++) batch[i] = next++
+      return batch
+    },
+    deliver: (batch, results) => {
+      for (let i = 0; i < batch.length; i++) if (results[i] !== batch[i] * 2) wrong++
+    },
+    done: () => performance.now() >= deadline
+  }, options(spec.windowMs, spec.size))
+  return w2Metrics(accelerator, plan.durationMs, wrong)
 }

@@ -5,6 +5,7 @@ import { oursPromise } from "./ours-promise.ts"
 import { oursFull, oursIdle } from "./ours.ts"
 import { promiseMin } from "./promise-min.ts"
 import { requestResolver } from "./request-resolver.ts"
+import { serialLoop } from "./serial-loop.ts"
 import type { Peer } from "./types.ts"
 
 export const peers: ReadonlyArray<Peer> = [
@@ -15,7 +16,8 @@ export const peers: ReadonlyArray<Peer> = [
   dataloaderTick,
   oursFull,
   oursIdle,
-  oursPromise
+  oursPromise,
+  serialLoop
 ]
 
 export const peerByName = (name: string): Peer => {

@@ -4,10 +4,15 @@
  * Promise-based (producers are promises); the workloads (`workloads.ts`) have
  * one driver for each kind and never look inside a peer.
  *
+ * A third kind, a loop, is no batcher at all: it feeds `process` full
+ * batches itself, one after the other (W2's bare serial loop, the most a
+ * one-batch-at-a-time processor can keep a device busy).
+ *
  * Adding a peer is one file in this folder exporting a `Peer`, plus one line
  * in `index.ts`.
  */
 import type { Deferred, Effect, Scope } from "effect"
+import type { WorkloadName } from "../spec.ts"
 
 /** The knobs every peer gets; each peer maps them to its own options. */
 export interface PeerOptions {
@@ -44,6 +49,8 @@ export interface EffectPeer {
   readonly bulk: boolean
   /** Resolves to a reason when the peer cannot run here (e.g. its module is missing). */
   readonly unavailable?: (() => Promise<string | undefined>) | undefined
+  /** The workloads the peer runs, when not all of them (a variant measured on one workload). */
+  readonly workloads?: ReadonlyArray<WorkloadName> | undefined
   readonly make: <Rec, Res>(
     process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>>,
     options: PeerOptions
@@ -71,10 +78,37 @@ export interface PromisePeer {
   readonly description: string
   readonly bulk: boolean
   readonly unavailable?: (() => Promise<string | undefined>) | undefined
+  readonly workloads?: ReadonlyArray<WorkloadName> | undefined
   readonly make: <Rec, Res>(
     process: (batch: ReadonlyArray<Rec>) => Promise<ReadonlyArray<Res>>,
     options: PeerOptions
   ) => Promise<PromiseBatcher<Rec, Res>>
 }
 
-export type Peer = EffectPeer | PromisePeer
+/** Where a loop takes its batches from and hands their results to (the workload). */
+export interface LoopSource<Rec, Res> {
+  /** The next `n` records. */
+  readonly take: (n: number) => ReadonlyArray<Rec>
+  /** The results of a batch, in order. */
+  readonly deliver: (batch: ReadonlyArray<Rec>, results: ReadonlyArray<Res>) => void
+  /** Whether to stop before the next batch. */
+  readonly done: () => boolean
+}
+
+/** A peer with no batcher: it calls `process` on full batches, each after the last one's result came back. */
+export interface LoopPeer {
+  readonly kind: "loop"
+  readonly name: string
+  readonly description: string
+  readonly bulk: false
+  readonly unavailable?: undefined
+  /** A loop has no producers to batch, only a device to feed. */
+  readonly workloads: ReadonlyArray<WorkloadName>
+  readonly run: <Rec, Res>(
+    process: (batch: ReadonlyArray<Rec>) => Promise<ReadonlyArray<Res>>,
+    source: LoopSource<Rec, Res>,
+    options: PeerOptions
+  ) => Promise<void>
+}
+
+export type Peer = EffectPeer | PromisePeer | LoopPeer
