@@ -99,24 +99,10 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
     ms
   )
   for (const ours of SERIAL) {
-    versus(
-      "W4",
-      "bytesPerRec",
-      ours,
-      "effect-floor",
-      atMost(1),
-      "submit",
-      `W4 ${ours} submit / effect-floor submit (bytes/rec)`
-    )
-    versus(
-      "W4",
-      "bytesPerRec",
-      ours,
-      "effect-floor",
-      atMost(1),
-      "bulk",
-      `W4 ${ours} offerAll / effect-floor bulk (bytes/rec)`
-    )
+    for (const [via, path, floorPath] of [["submit", "submit", "submit"], ["bulk", "offerAll", "bulk"]] as const) {
+      const label = `W4 ${ours} ${path} / effect-floor ${floorPath} (bytes/rec)`
+      versus("W4", "bytesPerRec", ours, "effect-floor", atMost(1), via, label)
+    }
   }
   versus("W1", "recPerSec", "ours-promise", "promise-min", atLeast(0.6))
   versus("W1s", "recPerSec", "ours-promise", "promise-min", atLeast(0.6))

@@ -122,42 +122,33 @@ export const makePlan = (
     if (group === "W5") w5Keys.push(key)
     if (!cells.some((cell) => cellKey(cell) === key)) cells.push(spec)
   }
+  /** One workload's cells for every selected peer, in each of `modes` (the asynchronous cells first). */
+  const everyPeer = (
+    workload: WorkloadName,
+    via: Via,
+    rest: Partial<CellSpec>,
+    modes: ReadonlyArray<ProcessMode> = ["async"]
+  ) => {
+    for (const mode of modes) {
+      for (const peer of selected) add(workload, workload, peer, via, { ...rest, process: mode })
+    }
+  }
   const throughput = { runs: sizes.throughputRuns }
-  const modes: ReadonlyArray<ProcessMode> = ["async", "sync"]
-  for (const mode of modes) {
-    for (const peer of selected) add("W1", "W1", peer, "submit", { size: sizes.w1, process: mode, ...throughput })
-  }
-  for (const mode of modes) {
-    for (const peer of selected) {
-      add("W1s", "W1s", peer, "submit", {
-        size: sizes.w1sProducers,
-        perProducer: sizes.w1sPerProducer,
-        process: mode,
-        ...throughput
-      })
-    }
-  }
-  for (const mode of modes) {
-    for (const peer of selected) add("W1b", "W1b", peer, "bulk", { size: sizes.w1b, process: mode, ...throughput })
-  }
-  for (const mode of modes) {
-    for (const peer of selected) {
-      add("W2", "W2", peer, "submit", {
-        size: sizes.w2Producers,
-        windowMs: 5,
-        durationMs: sizes.w2DurationMs,
-        process: mode,
-        warmup: { runs: sizes.w2WarmupMs > 0 ? 1 : 0, durationMs: sizes.w2WarmupMs }
-      })
-    }
-  }
-  for (const peer of selected) {
-    add("W3", "W3", peer, "submit", {
-      size: sizes.w3Submits,
-      windowMs: 10,
-      warmup: { runs: sizes.w3WarmupSubmits > 0 ? 1 : 0, size: sizes.w3WarmupSubmits }
-    })
-  }
+  const both: ReadonlyArray<ProcessMode> = ["async", "sync"]
+  everyPeer("W1", "submit", { size: sizes.w1, ...throughput }, both)
+  everyPeer("W1s", "submit", { size: sizes.w1sProducers, perProducer: sizes.w1sPerProducer, ...throughput }, both)
+  everyPeer("W1b", "bulk", { size: sizes.w1b, ...throughput }, both)
+  everyPeer("W2", "submit", {
+    size: sizes.w2Producers,
+    windowMs: 5,
+    durationMs: sizes.w2DurationMs,
+    warmup: { runs: sizes.w2WarmupMs > 0 ? 1 : 0, durationMs: sizes.w2WarmupMs }
+  }, both)
+  everyPeer("W3", "submit", {
+    size: sizes.w3Submits,
+    windowMs: 10,
+    warmup: { runs: sizes.w3WarmupSubmits > 0 ? 1 : 0, size: sizes.w3WarmupSubmits }
+  })
   for (const peer of selected) {
     add("W4", "W4", peer, "submit", { size: sizes.w4 })
     add("W4", "W4", peer, "bulk", { size: sizes.w4 })
