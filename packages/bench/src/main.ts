@@ -65,9 +65,17 @@ const w5Keys = only === undefined || only.includes("W5") ? fullPlan.w5Keys : []
 const cellScript = path.join(here, "cell.ts")
 const childTimeoutMs = smoke ? 60_000 : 300_000
 
+/**
+ * The machine's 1-minute load average, sampled as each child starts: the
+ * bench itself adds about 1, so more than that on a 2-core machine means
+ * other work shared the cores, and the numbers are noisier.
+ */
+const loadSamples: Array<number> = []
+
 /** Runs `specs` in one fresh child; resolves to their results (failed ones if the child died). */
 const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
   new Promise((resolve) => {
+    loadSamples.push(os.loadavg()[0])
     const started = performance.now()
     const child = spawn(
       process.execPath,
@@ -220,7 +228,12 @@ const meta = {
   library: library ?? "workspace effect-dynamic-batcher",
   label: flags.get("label") || undefined,
   sizes,
-  wallSeconds: (performance.now() - started) / 1000
+  wallSeconds: (performance.now() - started) / 1000,
+  loadAverage: {
+    min: Math.min(...loadSamples),
+    max: Math.max(...loadSamples),
+    mean: loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length
+  }
 }
 
 mkdirSync(path.dirname(out), { recursive: true })
@@ -231,6 +244,12 @@ const lines = [
     meta.date.slice(0, 10)
   }` +
   (meta.label ? `, ${meta.label}` : ""),
+  "",
+  `Load average (1 min) as each cell started: ${meta.loadAverage.min.toFixed(1)}–${
+    meta.loadAverage.max.toFixed(1)
+  }, mean ${
+    meta.loadAverage.mean.toFixed(1)
+  }, on ${meta.cores} cores (the bench itself adds ~1; more means shared cores and noisier numbers).`,
   "",
   resultsTable(results.filter((r) => r.spec.process === "async"), runsLabel, w5Keys),
   ""
