@@ -31,9 +31,10 @@ const unkept = (objects: ReadonlyArray<object>): Array<string> =>
 const engineParts = (engine: any): Array<object> => [
   engine,
   engine.counters,
-  engine.lane,
-  engine.lane.levels[0],
-  engine.lane.levels[0].queue,
+  engine.lanes,
+  engine.lanes.single,
+  engine.lanes.single.levels[0],
+  engine.lanes.single.levels[0].queue,
   engine.waiters,
   engine.aggregatorSignal,
   engine.executor,
@@ -44,10 +45,10 @@ const engineParts = (engine: any): Array<object> => [
 
 /** The entries of the records in the queue, in the open batch and in `process`. */
 const heldEntries = (engine: any): Array<object> => {
-  const queue = engine.lane.levels[0].queue
+  const queue = engine.lanes.single.levels[0].queue
   return [
     ...Array.from({ length: queue.size }, (_, index) => queue.at(index)),
-    ...engine.lane.open,
+    ...engine.lanes.single.open,
     ...Array.from(engine.executor.inFlight as Set<{ entries: Array<object> }>, (batch) => batch.entries).flat()
   ]
 }

@@ -86,10 +86,13 @@ describe("stats", () => {
       "avgBatchSize",
       "busyTimeMs",
       "idleTimeMs",
+      "inFlightBatches",
+      "inFlightRecords",
       "queueSize",
       "totalBatchCost",
       "totalBatches",
       "totalCompleted",
+      "totalExpired",
       "totalFailed",
       "totalSubmitted",
       "totalWithdrawn"

@@ -36,8 +36,8 @@ import type { InFlight, Outcome, Slot } from "./executor.ts"
 import { deadlineError, Executor, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
 import { Heap } from "./heap.ts"
-import type { FillResult, LaneKey, Level } from "./lanes.ts"
-import { Lane } from "./lanes.ts"
+import type { FillResult, Lane, Level } from "./lane.ts"
+import { Lanes } from "./lanes.ts"
 import type { Reconfigurable, Tuning } from "./options.ts"
 import { defaults, reconfigured, validateTuningUnsafe } from "./options.ts"
 import { keepShape } from "./shapes.ts"
@@ -78,13 +78,6 @@ const park: AggregatorNext = { _tag: "Park" }
 const continueStep: AggregatorNext = { _tag: "Continue" }
 const recheckStep: AggregatorNext = { _tag: "ParkUntilNextRound" }
 
-/** A lane's open batch as it was when it opened: when its timeout passes, unless it was sealed since. */
-interface OpenMark<E extends Entry<any, any, any>> {
-  readonly lane: Lane<E>
-  readonly generation: number
-  readonly startedAt: number
-}
-
 export class Engine<Rec, Res, Err> {
   tuning: Tuning
   /** Completed once the loops have stopped and every result is delivered. */
@@ -96,24 +89,12 @@ export class Engine<Rec, Res, Err> {
   /** Wakes the aggregation loop: records arrived, room freed, a slot went idle, shutdown, a reconfiguration. */
   readonly aggregatorSignal = new Signal()
 
-  /** The lane of a batcher without `groupBy`; with it, the lanes of the keys that hold records. */
-  private readonly lane = new Lane<Entry<Rec, Res, Err>>(undefined)
-  private readonly lanes = new Map<LaneKey, Lane<Entry<Rec, Res, Err>>>()
-  private readonly keyed: boolean
-  /** Lanes with records not yet filled into their open batch. */
-  private dirty: Array<Lane<Entry<Rec, Res, Err>>> = []
-  /** Lanes whose open batch is due (full, timed out, or shutdown), oldest record first. */
-  private readonly ready = new Heap<Lane<Entry<Rec, Res, Err>>>()
-  /** Lanes with an open batch, for shutdown and for idle slots. */
-  private readonly openLanes = new Set<Lane<Entry<Rec, Res, Err>>>()
-  /** Open batches in the order they opened, which is their timeouts' order. */
-  private readonly timeouts = new Fifo<OpenMark<Entry<Rec, Res, Err>>>()
+  /** Where records wait and batches form, and the fair choice between keys. */
+  private readonly lanes: Lanes<Entry<Rec, Res, Err>>
   /** Records with a deadline, and producers waiting for room with one, earliest first. */
   private readonly deadlines = new Heap<Entry<Rec, Res, Err>>()
   private readonly waiterDeadlines = new Heap<RoomWaiter<Rec, Res, Err>>()
   private readonly fillResult: FillResult = { full: false, left: 0, expired: 0 }
-  /** With `groupBy`: the lanes filled during the current step, whose open batches park when it ends. */
-  private readonly touched: Array<Lane<Entry<Rec, Res, Err>>> = []
 
   /** Records in the lanes' queues (withdrawn ones until they leave them): what `maxQueueSize` bounds. */
   private queued = 0
@@ -136,7 +117,7 @@ export class Engine<Rec, Res, Err> {
 
   constructor(tuning: Tuning, keyed: boolean, clock: Clock.Clock, telemetry: Telemetry) {
     this.tuning = tuning
-    this.keyed = keyed
+    this.lanes = new Lanes(keyed)
     this.clock = clock
     this.epoch = clock.currentTimeMillisUnsafe()
     this.executor = new Executor(this.counters, telemetry, (entry, now) => this.expire(entry, now))
@@ -175,11 +156,12 @@ export class Engine<Rec, Res, Err> {
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
     if (this.waiters.size > 0 || this.queued >= this.tuning.maxQueueSize) return false
-    if (this.keyed || !isPlain(entry)) {
+    const lanes = this.lanes
+    if (lanes.keyed || !isPlain(entry)) {
       if (this.acceptEach([entry], 0, 1, this.acceptedNow())) this.aggregatorSignal.notify()
       return true
     }
-    const lane = this.lane
+    const lane = lanes.single
     lane.levels[0].queue.push(entry)
     if (this.arrived(lane, lane.levels[0], 1, entry.cost, this.acceptedNow())) this.aggregatorSignal.notify()
     return true
@@ -195,13 +177,13 @@ export class Engine<Rec, Res, Err> {
     const entries = group.entries
     const room = this.waiters.size === 0 ? Math.max(0, this.tuning.maxQueueSize - this.queued) : 0
     const now = this.acceptedNow()
-    const general = this.keyed || (entries.length > 0 && !isPlain(entries[0]))
+    const general = this.lanes.keyed || (entries.length > 0 && !isPlain(entries[0]))
     if (entries.length <= room) {
       let wake: boolean
       if (general) {
         wake = this.acceptEach(entries, 0, entries.length, now)
       } else {
-        const lane = this.lane
+        const lane = this.lanes.single
         lane.levels[0].queue.pushAll(entries, 0, entries.length)
         wake = this.arrived(lane, lane.levels[0], entries.length, group.cost, now)
       }
@@ -231,9 +213,9 @@ export class Engine<Rec, Res, Err> {
     for (let i = from; i < to; i++) {
       const entry = entries[i]
       entry.state = QUEUED
-      const lane = this.laneOf(entry.key)
+      const lane = this.lanes.laneOf(entry.key)
       const level = lane.levelOf(entry.priority)
-      if (this.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
+      if (this.lanes.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
         entry.level = level
         entry.position = level.accepted
         if (entry.deadline !== Number.POSITIVE_INFINITY) this.deadlines.push(entry, entry.deadline)
@@ -242,17 +224,6 @@ export class Engine<Rec, Res, Err> {
       wake = this.arrived(lane, level, 1, entry.cost, now) || wake
     }
     return wake
-  }
-
-  /** The lane of `key`, made when it has none. */
-  private laneOf(key: LaneKey): Lane<Entry<Rec, Res, Err>> {
-    if (!this.keyed) return this.lane
-    let lane = this.lanes.get(key)
-    if (lane === undefined) {
-      lane = new Lane(key)
-      this.lanes.set(key, lane)
-    }
-    return lane
   }
 
   /**
@@ -274,10 +245,7 @@ export class Engine<Rec, Res, Err> {
     if (this.executor.isDelivering) this.executor.fedByDelivery = true
     this.counters.submitted += count
     this.counters.pending += count
-    if (!lane.dirty) {
-      lane.dirty = true
-      this.dirty.push(lane)
-    }
+    this.lanes.markDirty(lane)
     return lane.queued >= lane.wakeAtCount ||
       (lane.wakeOnCost && lane.openCost + lane.queuedCost >= this.tuning.targetBatchCost)
   }
@@ -302,16 +270,10 @@ export class Engine<Rec, Res, Err> {
 
   /** An OPEN record leaves its lane's open batch: the batch has room again, for the next step to fill. */
   private leaveOpen(entry: Entry<Rec, Res, Err>): void {
-    const lane = entry.level === undefined ? this.lane : (entry.level as Level<Entry<Rec, Res, Err>>).lane
+    const lane = entry.level === undefined ? this.lanes.single : (entry.level as Level<Entry<Rec, Res, Err>>).lane
     lane.openLive--
     lane.openCost -= entry.cost
-    this.markDirty(lane)
-  }
-
-  private markDirty(lane: Lane<Entry<Rec, Res, Err>>): void {
-    if (lane.dirty) return
-    lane.dirty = true
-    this.dirty.push(lane)
+    this.lanes.markDirty(lane)
   }
 
   /**
@@ -327,7 +289,7 @@ export class Engine<Rec, Res, Err> {
         // Still queued: its room is free now; it leaves the queue when a fill passes it.
         this.queued--
         level.lane.queuedCost -= entry.cost
-        this.markDirty(level.lane)
+        this.lanes.markDirty(level.lane)
       }
     }
     const counters = this.counters
@@ -384,21 +346,23 @@ export class Engine<Rec, Res, Err> {
     const now = this.now()
     this.aggregatorSignal.clear()
     if (this.deadlines.size > 0 || this.waiterDeadlines.size > 0) this.expireDue(now)
+    const lanes = this.lanes
     if (!this.accepting && !this.shutdownSwept) {
       this.shutdownSwept = true
-      for (const lane of this.openLanes) this.makeReady(lane)
+      lanes.allReady()
     }
-    const touched = this.touched
     for (;;) {
-      this.fillDirty(now, touched)
-      this.timedOut(now)
+      this.fillDirty(now)
+      lanes.timedOut(now, this.tuning.batchTimeoutMs)
       // Room freed by filling admits waiting producers, whose records may fill further.
       if (this.admitWaiters(now)) continue
       const { prefetchBatches } = this.tuning
       if (this.executor.handoff.size >= prefetchBatches) break
-      let lane = this.nextReady()
+      let lane = lanes.nextReady()
       if (lane === undefined) {
-        lane = this.tuning.dispatch === "idle" && this.executor.hasIdleSlot ? this.oldestEligible() : undefined
+        lane = this.tuning.dispatch === "idle" && this.executor.hasIdleSlot
+          ? lanes.oldestWith(this.tuning.minBatchSize)
+          : undefined
         if (lane === undefined) break
         if (!this.burstEnded) {
           // Submits resume the loops inline: let the current burst of submits
@@ -406,7 +370,7 @@ export class Engine<Rec, Res, Err> {
           // or a synchronous burst would make batches of one. Meanwhile the
           // loop stays parked, so full batches still go inline as they fill.
           this.burstEnded = true
-          this.parkLanes(touched)
+          this.parkLanes()
           return recheckStep
         }
       }
@@ -415,85 +379,38 @@ export class Engine<Rec, Res, Err> {
       // producers may have submitted again: return to the loop, which yields
       // now and then, rather than loop here unboundedly.
       if (this.seal(lane)) {
-        this.parkLanes(touched)
+        this.parkLanes()
         return continueStep
       }
     }
-    this.parkLanes(touched)
+    this.parkLanes()
     return this.nextWait(now)
   }
 
   /** Fills the open batch of every dirty lane; full ones (or all, in shutdown) become ready. */
-  private fillDirty(now: number, touched: Array<Lane<Entry<Rec, Res, Err>>>): void {
-    if (this.dirty.length === 0) return
-    const lanes = this.dirty
-    if (this.keyed) { for (const lane of lanes) touched.push(lane) }
-    this.dirty = []
+  private fillDirty(now: number): void {
+    const lanes = this.lanes
+    if (!lanes.hasDirty) return
+    const dirty = lanes.takeDirty()
     const { maxBatchSize, priorityAgingMs, targetBatchCost } = this.tuning
     const result = this.fillResult
-    for (let i = 0; i < lanes.length; i++) {
-      const lane = lanes[i]
-      lane.dirty = false
+    for (let i = 0; i < dirty.length; i++) {
+      const lane = dirty[i]
       // Every record it had was withdrawn or expired: it starts over.
-      if (lane.openLive === 0 && lane.open.length > 0) this.closeOpen(lane)
+      if (lane.openLive === 0 && lane.open.length > 0) lanes.closeOpen(lane)
       const wasOpen = lane.openLive > 0
       const full = lane.fill(now, maxBatchSize, targetBatchCost, priorityAgingMs, result)
       this.queued -= result.left - result.expired
       if (lane.openLive > 0) {
-        if (!wasOpen) {
-          this.openLanes.add(lane)
-          this.timeouts.push({ lane, generation: lane.generation, startedAt: lane.openStartedAt })
-        }
-        if (full || !this.accepting) this.makeReady(lane)
+        if (!wasOpen) lanes.opened(lane)
+        if (full || !this.accepting) lanes.makeReady(lane)
       } else if (lane.open.length > 0) {
         // Nothing live was taken: drop what it passed over.
-        this.closeOpen(lane)
-      } else if (this.keyed && lane.isEmpty) {
-        this.lanes.delete(lane.key)
+        lanes.closeOpen(lane)
+      } else {
+        lanes.dropIfEmpty(lane)
       }
     }
-  }
-
-  /** Open batches whose timeout passed become ready. */
-  private timedOut(now: number): void {
-    const timeouts = this.timeouts
-    const timeout = this.tuning.batchTimeoutMs
-    while (timeouts.size > 0) {
-      const mark = timeouts.peek()
-      if (mark.lane.generation === mark.generation && mark.lane.openLive > 0) {
-        if (mark.startedAt + timeout > now) return
-        this.makeReady(mark.lane)
-      }
-      timeouts.shift()
-    }
-  }
-
-  private makeReady(lane: Lane<Entry<Rec, Res, Err>>): void {
-    if (lane.ready) return
-    lane.ready = true
-    this.ready.push(lane, lane.openSeq)
-  }
-
-  /** The ready lane with the oldest record, if any (stale heap items are dropped). */
-  private nextReady(): Lane<Entry<Rec, Res, Err>> | undefined {
-    const ready = this.ready
-    while (ready.size > 0) {
-      const lane = ready.peek()
-      if (lane.ready && lane.openLive > 0 && ready.peekRank() === lane.openSeq) return lane
-      ready.pop()
-    }
-    return undefined
-  }
-
-  /** With "idle" dispatch and a free slot: the oldest open batch with `minBatchSize` records. */
-  private oldestEligible(): Lane<Entry<Rec, Res, Err>> | undefined {
-    const min = this.tuning.minBatchSize
-    if (!this.keyed) return this.lane.openLive >= min ? this.lane : undefined
-    let oldest: Lane<Entry<Rec, Res, Err>> | undefined
-    for (const lane of this.openLanes) {
-      if (lane.openLive >= min && (oldest === undefined || lane.openSeq < oldest.openSeq)) oldest = lane
-    }
-    return oldest
   }
 
   /**
@@ -517,7 +434,7 @@ export class Engine<Rec, Res, Err> {
     }
     const sealed = { entries: batch, acceptedAt: lane.openAcceptedAt, key: lane.key }
     if (rest === undefined) {
-      this.closeOpen(lane)
+      this.lanes.closeOpen(lane)
     } else {
       let cost = 0
       for (const entry of rest) cost += entry.cost
@@ -526,18 +443,10 @@ export class Engine<Rec, Res, Err> {
       lane.openLive = rest.length
       lane.openCost = cost
       lane.ready = false
-      this.makeReady(lane)
+      this.lanes.makeReady(lane)
     }
-    if (lane.queued > 0) this.markDirty(lane)
+    if (lane.queued > 0) this.lanes.markDirty(lane)
     return this.executor.hand(sealed)
-  }
-
-  /** The lane's open batch is gone (sealed, or every record left it). */
-  private closeOpen(lane: Lane<Entry<Rec, Res, Err>>): void {
-    lane.resetOpen()
-    this.openLanes.delete(lane)
-    if (this.keyed && lane.isEmpty) this.lanes.delete(lane.key)
-    else if (lane.queued === 0) lane.compactLevels()
   }
 
   /**
@@ -545,10 +454,9 @@ export class Engine<Rec, Res, Err> {
    * OPEN, so that a producer withdrawing one makes room in its batch; and
    * each lane's wake thresholds are set.
    */
-  private parkLanes(touched: Array<Lane<Entry<Rec, Res, Err>>>): void {
-    if (!this.keyed) return this.parkLane(this.lane)
+  private parkLanes(): void {
+    const touched = this.lanes.takeTouched()
     for (let i = 0; i < touched.length; i++) this.parkLane(touched[i])
-    touched.length = 0
   }
 
   private parkLane(lane: Lane<Entry<Rec, Res, Err>>): void {
@@ -577,19 +485,8 @@ export class Engine<Rec, Res, Err> {
 
   /** What to wait for after a step: the next timeout or deadline, or a signal; or the end. */
   private nextWait(now: number): AggregatorNext {
-    if (!this.accepting && this.queued === 0 && this.openLanes.size === 0 && this.waiters.size === 0) return finished
-    let at = Number.POSITIVE_INFINITY
-    if (this.accepting) {
-      const timeouts = this.timeouts
-      while (timeouts.size > 0) {
-        const mark = timeouts.peek()
-        if (mark.lane.generation === mark.generation && mark.lane.openLive > 0 && !mark.lane.ready) {
-          at = mark.startedAt + this.tuning.batchTimeoutMs
-          break
-        }
-        timeouts.shift()
-      }
-    }
+    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) return finished
+    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
     const deadlines = this.deadlines
     // Records that reached process or left stay in the heap: drop them from its top.
     while (deadlines.size > 0 && !isPending(deadlines.peek())) deadlines.pop()
@@ -690,10 +587,10 @@ export class Engine<Rec, Res, Err> {
     if (next instanceof BatcherConfigError) return next
     this.tuning = next
     // Caps, timeouts or room changed: every lane is looked at again.
-    for (const lane of this.keyed ? this.lanes.values() : [this.lane]) {
-      if (lane.queued > 0) this.markDirty(lane)
+    for (const lane of this.lanes.all()) {
+      if (lane.queued > 0) this.lanes.markDirty(lane)
       const full = lane.openLive >= next.maxBatchSize || lane.openCost >= next.targetBatchCost
-      if (lane.openLive > 0 && full) this.makeReady(lane)
+      if (lane.openLive > 0 && full) this.lanes.makeReady(lane)
       lane.wakeAtCount = 1
     }
     this.executor.wakeAll()
@@ -744,20 +641,15 @@ export class Engine<Rec, Res, Err> {
       entry.deliver(exit)
     }
     this.executor.abandon(settle)
-    for (const lane of this.keyed ? [...this.lanes.values()] : [this.lane]) {
+    for (const lane of this.lanes.all()) {
       lane.open.forEach(settle)
       for (const level of lane.levels) level.queue.drain().forEach(settle)
       lane.queued = 0
       lane.queuedCost = 0
-      lane.resetOpen()
     }
     this.lanes.clear()
-    this.openLanes.clear()
-    this.dirty = []
-    this.ready.clear()
     this.deadlines.clear()
     this.waiterDeadlines.clear()
-    this.timeouts.drain()
     this.queued = 0
     this.telemetry.recordsSettled(settled, true)
     this.telemetry.sync(this.counters)
@@ -822,7 +714,6 @@ export const inertEngine: Engine<unknown, unknown, unknown> = keepShape(
 )
 keepShape(inertEngine.executor)
 // The engine's records of open batches and waiting producers, for the same reason.
-keepShape<OpenMark<Entry<unknown, unknown, unknown>>>({ lane: new Lane(undefined), generation: 0, startedAt: 0 })
 keepShape<RoomWaiter<unknown, unknown, unknown>>({
   entries: [],
   offset: 0,

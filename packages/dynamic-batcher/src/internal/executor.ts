@@ -12,7 +12,7 @@ import { DeadlineExceededError, ResultCountMismatchError } from "../BatcherError
 import type { Entry } from "./entry.ts"
 import { DONE, IN_FLIGHT, isPending } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
-import type { LaneKey } from "./lanes.ts"
+import type { LaneKey } from "./lane.ts"
 import { keepShape } from "./shapes.ts"
 import { Signal } from "./signal.ts"
 import type { Counters, Telemetry } from "./telemetry.ts"

@@ -1,320 +1,184 @@
 /**
- * Lanes: where accepted records wait and batches form. A batcher without
- * `groupBy` has one lane; with it, one lane per key that has records, made on
- * its first record and dropped once it holds none (so keys seen once leave
- * no state behind). Each lane keeps its records in one queue per priority
- * level (`Level`, highest first) and its own open batch, filled by the pure
- * policy of `fill`: highest level first, FIFO within a level, records that
- * waited `priorityAging` ahead of every level in arrival order.
+ * The set of lanes and the fair choice between them. A batcher without
+ * `groupBy` has one lane; with it, one lane per key that holds records, made
+ * on its first record and dropped once it holds none, so keys seen once leave
+ * no state behind. The set knows which lanes have records to fill (dirty),
+ * which have an open batch and when each one's timeout passes (open batches
+ * time out in the order they opened, so a FIFO keeps them), and which are
+ * ready; ready batches go to a slot oldest first, by their oldest record, so
+ * a busy key never starves a quiet one.
  */
 import type { Entry } from "./entry.ts"
-import { EXPIRED, QUEUED, WITHDRAWN } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
+import { Heap } from "./heap.ts"
+import type { LaneKey } from "./lane.ts"
+import { Lane } from "./lane.ts"
 import { keepShape } from "./shapes.ts"
 
-/** A lane's batch key: undefined without `groupBy`. */
-export type LaneKey = string | number | undefined
-
-/**
- * Records accepted together: at the same time (one synchronous run of
- * submits) and with consecutive arrival numbers. The level's records
- * `[start, end)` belong to it; the first has arrival number `seq`.
- */
-interface Arrival {
-  readonly at: number
-  readonly start: number
-  end: number
-  readonly seq: number
-}
-
-/** One priority level of a lane: its records in arrival order, and when they arrived. */
-export class Level<E extends Entry<any, any, any>> {
-  readonly priority: number
+/** A lane's open batch as it was when it opened: its timeout, unless it was sealed since. */
+interface OpenMark<E extends Entry<any, any, any>> {
   readonly lane: Lane<E>
-  readonly queue = new Fifo<E>()
-  /** Arrivals of the records still queued, oldest first: kept per arrival, not per record. */
-  private readonly arrivals = new Fifo<Arrival>()
-  /** Records ever accepted into, and taken from, this level (withdrawn and expired ones included). */
-  accepted = 0
-  taken = 0
-  constructor(priority: number, lane: Lane<E>) {
-    this.priority = priority
-    this.lane = lane
-  }
-
-  /** Notes that `count` records with arrival numbers from `seq` were accepted at `at`. */
-  arrived(count: number, at: number, seq: number): void {
-    const last = this.arrivals.last()
-    const start = this.accepted
-    this.accepted += count
-    if (last !== undefined && last.at === at && last.seq + (last.end - last.start) === seq) {
-      last.end = this.accepted
-    } else {
-      this.arrivals.push({ at, start, end: this.accepted, seq })
-    }
-  }
-
-  /** Records up to position `taken` left the queue: forgets their arrivals. */
-  forgetTaken(): void {
-    const arrivals = this.arrivals
-    while (arrivals.size > 0 && arrivals.peek().end <= this.taken) arrivals.shift()
-  }
-
-  /** The arrival of the record at `position` (one still queued). */
-  private arrivalOf(position: number): Arrival {
-    for (let i = 0;; i++) {
-      const arrival = this.arrivals.at(i)
-      if (arrival.end > position) return arrival
-    }
-  }
-
-  /** When the record at `position` (still queued) arrived. */
-  arrivedAt(position: number): number {
-    return this.arrivalOf(position).at
-  }
-
-  /** The arrival number of the record at `position` (still queued): the global order of arrival. */
-  seqOf(position: number): number {
-    const arrival = this.arrivalOf(position)
-    return arrival.seq + position - arrival.start
-  }
-
-  /** Whether the record at `position` is still in this queue. */
-  holds(position: number): boolean {
-    return position >= this.taken
-  }
+  readonly generation: number
+  readonly startedAt: number
 }
 
-/** What `fill` reports about the records it passed over. */
-export interface FillResult {
-  /** The open batch is full: by size, by cost, or the next record would not fit. */
-  full: boolean
-  /** Records that left the queues, and how many of them had expired (their room was already given back). */
-  left: number
-  expired: number
-}
+export class Lanes<E extends Entry<any, any, any>> {
+  /** The one lane without `groupBy`. */
+  readonly single = new Lane<E>(undefined)
+  readonly keyed: boolean
+  private readonly byKey = new Map<LaneKey, Lane<E>>()
+  /** Lanes with records not yet filled into their open batch. */
+  private dirty: Array<Lane<E>> = []
+  /** With `groupBy`: the lanes filled during the current step, whose open batches park when it ends. */
+  private readonly touched: Array<Lane<E>> = []
+  /** Lanes whose open batch is due (full, timed out, or shutdown), oldest record first. */
+  private readonly ready = new Heap<Lane<E>>()
+  /** Lanes with an open batch, for shutdown and for idle slots. */
+  private readonly open = new Set<Lane<E>>()
+  /** Open batches in the order they opened, which is their timeouts' order. */
+  private readonly timeouts = new Fifo<OpenMark<E>>()
 
-/** A lane: its queues by priority level, and its open batch. */
-export class Lane<E extends Entry<any, any, any>> {
-  readonly key: LaneKey
-  /** Highest priority first; the level-0 queue is made with the lane. */
-  levels: Array<Level<E>>
-  /** Records in the queues (withdrawn and expired ones included until they leave them). */
-  queued = 0
-  /** The cost of those records (expired ones excepted). */
-  queuedCost = 0
-
-  open: Array<E> = []
-  /** How many of the open batch's first records are marked OPEN (see `Engine.markOpen`). */
-  openMarked = 0
-  openLive = 0
-  openCost = 0
-  /** When the open batch took its first record (its timeout counts from then). */
-  openStartedAt = 0
-  /** When its oldest record arrived, and its arrival number: it ranks the batch among ready ones. */
-  openAcceptedAt = 0
-  openSeq = 0
-  /** Bumped whenever the open batch is sealed or emptied, so stale heap items can be told apart. */
-  generation = 0
-
-  /** On the engine's list of lanes with records not yet filled into the open batch. */
-  dirty = false
-  /** On the engine's heap of ready batches with the current generation. */
-  ready = false
-  /**
-   * While the aggregation loop is parked, new records wake it only once the
-   * lane's queues hold this many records, or (`wakeOnCost`) enough cost to
-   * fill the open batch: before that they could not change its decision.
-   * So a burst wakes it once per batch, not once per record.
-   */
-  wakeAtCount = 1
-  wakeOnCost = false
-
-  constructor(key: LaneKey) {
-    this.key = key
-    this.levels = [new Level<E>(0, this)]
+  constructor(keyed: boolean) {
+    this.keyed = keyed
   }
 
-  /** The queue of `priority`, made when first needed. */
-  levelOf(priority: number): Level<E> {
-    const levels = this.levels
-    if (priority === 0 && levels.length === 1) return levels[0]
-    let index = 0
-    while (index < levels.length && levels[index].priority > priority) index++
-    if (index < levels.length && levels[index].priority === priority) return levels[index]
-    const level = new Level<E>(priority, this)
-    levels.splice(index, 0, level)
-    return level
-  }
-
-  /** Whether the lane holds nothing: no queued record and no open batch. */
-  get isEmpty(): boolean {
-    return this.queued === 0 && this.open.length === 0
-  }
-
-  /** Forgets the levels a quiet lane no longer needs (a lane keeps only its level-0 queue). */
-  compactLevels(): void {
-    if (this.levels.length > 1 && this.queued === 0) this.levels = this.levels.filter((l) => l.priority === 0)
-    if (this.levels.length === 0) this.levels = [new Level<E>(0, this)]
-  }
-
-  resetOpen(): void {
-    this.open = []
-    this.openMarked = 0
-    this.openLive = 0
-    this.openCost = 0
-    this.generation++
-    this.ready = false
-    this.wakeAtCount = 1
-    this.wakeOnCost = false
-  }
-
-  /**
-   * Moves records from the queues into the open batch under the caps; returns
-   * whether the batch is full. Records taken stay QUEUED (the engine marks
-   * those still open when its step ends). `agingMillis` is infinite without
-   * `priorityAging`.
-   */
-  fill(
-    now: number,
-    maxBatchSize: number,
-    targetBatchCost: number,
-    agingMillis: number,
-    result: FillResult
-  ): boolean {
-    result.left = 0
-    result.expired = 0
-    if (this.levels.length === 1 && agingMillis === Number.POSITIVE_INFINITY) {
-      return this.fillOne(this.levels[0], now, maxBatchSize, targetBatchCost, result)
+  /** The lane of `key`, made when it has none. */
+  laneOf(key: LaneKey): Lane<E> {
+    if (!this.keyed) return this.single
+    let lane = this.byKey.get(key)
+    if (lane === undefined) {
+      lane = new Lane(key)
+      this.byKey.set(key, lane)
     }
-    let live = this.openLive
-    let cost = this.openCost
-    let full = true
-    while (live < maxBatchSize && cost < targetBatchCost) {
-      const level = this.nextLevel(now, agingMillis, result)
-      if (level === undefined) {
-        full = false
-        break
-      }
-      const entry = level.queue.peek()
-      if (live > 0 && cost + entry.cost > targetBatchCost) break
-      cost += entry.cost
-      if (live++ === 0) this.opened(level, now)
-      this.take(level)
-      this.queuedCost -= entry.cost
-      this.open.push(entry)
-      result.left++
-    }
-    this.openLive = live
-    this.openCost = cost
-    if (this.queued === 0) this.queuedCost = 0
-    result.full = full
-    return full
+    return lane
   }
 
-  /**
-   * `fill` for a lane with one level and no aging: the records are found
-   * first and then moved in one step, the withdrawn and expired ones among
-   * them (which sealing drops).
-   */
-  private fillOne(
-    level: Level<E>,
-    now: number,
-    maxBatchSize: number,
-    targetBatchCost: number,
-    result: FillResult
-  ): boolean {
-    const queue = level.queue
-    const available = queue.size
-    let live = this.openLive
-    let cost = this.openCost
-    let taken = 0
-    let takenCost = 0
-    let expired = 0
-    let full = true
-    while (live < maxBatchSize && cost < targetBatchCost) {
-      if (taken === available) {
-        full = false
-        break
-      }
-      const entry = queue.at(taken)
-      const state = entry.state
-      if (state === QUEUED) {
-        if (live > 0 && cost + entry.cost > targetBatchCost) break
-        cost += entry.cost
-        if (live === 0) this.opened(level, now, level.taken + taken)
-        live++
-        takenCost += entry.cost
-      } else if (state === WITHDRAWN) {
-        takenCost += entry.cost
-      } else {
-        expired++
-      }
-      taken++
-    }
-    if (taken > 0) {
-      this.open = queue.moveTo(this.open, taken)
-      level.taken += taken
-      level.forgetTaken()
-      this.queued -= taken
-      // The cost sum restarts from 0 when the queues empty, so float drift cannot build up.
-      this.queuedCost = this.queued === 0 ? 0 : this.queuedCost - takenCost
-      this.openLive = live
-      this.openCost = cost
-    }
-    result.left = taken
-    result.expired = expired
-    result.full = full
-    return full
+  /** Every lane that holds something. */
+  all(): Iterable<Lane<E>> {
+    return this.keyed ? [...this.byKey.values()] : [this.single]
   }
 
-  /**
-   * The level whose head goes next, after dropping dead heads: the oldest
-   * head that waited `agingMillis`, else the highest level with a record.
-   */
-  private nextLevel(now: number, agingMillis: number, result: FillResult): Level<E> | undefined {
-    let aged: Level<E> | undefined
-    let agedSeq = Number.POSITIVE_INFINITY
-    let first: Level<E> | undefined
-    for (const level of this.levels) {
-      const queue = level.queue
-      while (queue.size > 0 && queue.peek().state !== QUEUED) {
-        const dead = queue.peek()
-        if (dead.state === EXPIRED) result.expired++
-        else this.queuedCost -= dead.cost
-        this.take(level)
-        result.left++
-      }
-      if (queue.size === 0) continue
-      first ??= level
-      if (agingMillis !== Number.POSITIVE_INFINITY && now - level.arrivedAt(level.taken) >= agingMillis) {
-        const seq = level.seqOf(level.taken)
-        if (seq < agedSeq) {
-          aged = level
-          agedSeq = seq
-        }
-      }
+  /** How many lanes have an open batch. */
+  get openCount(): number {
+    return this.open.size
+  }
+
+  /** The lane has records to fill, or room freed in its open batch: the next step fills it. */
+  markDirty(lane: Lane<E>): void {
+    if (lane.dirty) return
+    lane.dirty = true
+    this.dirty.push(lane)
+  }
+
+  get hasDirty(): boolean {
+    return this.dirty.length > 0
+  }
+
+  /** The dirty lanes, no longer dirty; with `groupBy` they are remembered to `park` at the end of the step. */
+  takeDirty(): Array<Lane<E>> {
+    const lanes = this.dirty
+    this.dirty = []
+    for (let i = 0; i < lanes.length; i++) lanes[i].dirty = false
+    if (this.keyed) { for (const lane of lanes) this.touched.push(lane) }
+    return lanes
+  }
+
+  /** The lanes whose open batch may have changed this step: every lane without `groupBy`. */
+  takeTouched(): ReadonlyArray<Lane<E>> {
+    if (!this.keyed) return [this.single]
+    const touched = this.touched.splice(0)
+    return touched
+  }
+
+  /** The lane's open batch took its first record: its timeout starts. */
+  opened(lane: Lane<E>): void {
+    this.open.add(lane)
+    this.timeouts.push({ lane, generation: lane.generation, startedAt: lane.openStartedAt })
+  }
+
+  /** The lane's open batch is gone (sealed, or every record left it); a keyed lane that holds nothing is dropped. */
+  closeOpen(lane: Lane<E>): void {
+    lane.resetOpen()
+    this.open.delete(lane)
+    this.dropIfEmpty(lane)
+  }
+
+  /** Drops a keyed lane that holds nothing; a lane that keeps only records in its queues forgets its other levels. */
+  dropIfEmpty(lane: Lane<E>): void {
+    if (this.keyed && lane.isEmpty) this.byKey.delete(lane.key)
+    else if (lane.queued === 0) lane.compactLevels()
+  }
+
+  makeReady(lane: Lane<E>): void {
+    if (lane.ready) return
+    lane.ready = true
+    this.ready.push(lane, lane.openSeq)
+  }
+
+  /** Shutdown: every open batch is due. */
+  allReady(): void {
+    for (const lane of this.open) this.makeReady(lane)
+  }
+
+  /** The ready lane with the oldest record, if any (stale heap items are dropped). */
+  nextReady(): Lane<E> | undefined {
+    const ready = this.ready
+    while (ready.size > 0) {
+      const lane = ready.peek()
+      if (lane.ready && lane.openLive > 0 && ready.peekRank() === lane.openSeq) return lane
+      ready.pop()
     }
-    return aged ?? first
+    return undefined
   }
 
-  /** Takes the head of `level`'s queue out of it. */
-  private take(level: Level<E>): void {
-    level.queue.shift()
-    level.taken++
-    level.forgetTaken()
-    this.queued--
+  /** The oldest open batch with at least `min` records (for an idle slot under "idle" dispatch). */
+  oldestWith(min: number): Lane<E> | undefined {
+    if (!this.keyed) return this.single.openLive >= min ? this.single : undefined
+    let oldest: Lane<E> | undefined
+    for (const lane of this.open) {
+      if (lane.openLive >= min && (oldest === undefined || lane.openSeq < oldest.openSeq)) oldest = lane
+    }
+    return oldest
   }
 
-  /** The open batch took its first record, the one at `position` of `level`. */
-  private opened(level: Level<E>, now: number, position = level.taken): void {
-    this.openStartedAt = now
-    this.openAcceptedAt = level.arrivedAt(position)
-    this.openSeq = level.seqOf(position)
+  /** Open batches whose timeout (`timeoutMs` from their first record) passed by `now` become ready. */
+  timedOut(now: number, timeoutMs: number): void {
+    const timeouts = this.timeouts
+    while (timeouts.size > 0) {
+      const mark = timeouts.peek()
+      if (mark.lane.generation === mark.generation && mark.lane.openLive > 0) {
+        if (mark.startedAt + timeoutMs > now) return
+        this.makeReady(mark.lane)
+      }
+      timeouts.shift()
+    }
+  }
+
+  /** When the next open batch that is not yet ready times out; infinite when none will. */
+  nextTimeout(timeoutMs: number): number {
+    const timeouts = this.timeouts
+    while (timeouts.size > 0) {
+      const mark = timeouts.peek()
+      if (mark.lane.generation === mark.generation && mark.lane.openLive > 0 && !mark.lane.ready) {
+        return mark.startedAt + timeoutMs
+      }
+      timeouts.shift()
+    }
+    return Number.POSITIVE_INFINITY
+  }
+
+  /** Forgets every lane (after shutdown gave up on their records). */
+  clear(): void {
+    for (const lane of this.all()) lane.resetOpen()
+    this.byKey.clear()
+    this.open.clear()
+    this.dirty = []
+    this.touched.length = 0
+    this.ready.clear()
+    this.timeouts.drain()
   }
 }
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
-keepShape(new Lane<Entry<unknown, unknown, unknown>>(undefined))
-keepShape(new Level<Entry<unknown, unknown, unknown>>(0, new Lane(undefined)))
-keepShape<Arrival>({ at: 0, start: 0, end: 0, seq: 0 })
+keepShape(new Lanes<Entry<unknown, unknown, unknown>>(false))
+keepShape<OpenMark<Entry<unknown, unknown, unknown>>>({ lane: new Lane(undefined), generation: 0, startedAt: 0 })

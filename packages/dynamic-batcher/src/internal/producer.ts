@@ -9,7 +9,7 @@ import { Duration } from "effect"
 import type { Scheduling } from "../Batcher.ts"
 import { formatValue, InvalidSubmitError } from "../BatcherError.ts"
 import type { Entry } from "./entry.ts"
-import type { LaneKey } from "./lanes.ts"
+import type { LaneKey } from "./lane.ts"
 
 /** The checked scheduling of one call: its records' priority and how long they may wait (infinite: no deadline). */
 export interface CallScheduling {
