@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import type { Snippet, SourceLine } from "./markdown.ts"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { extractSnippets, type Snippet, type SourceLine } from "./markdown.ts"
 
 /**
  * A snippet as a module: its file name, its text, and the Markdown line of each
@@ -43,6 +45,31 @@ export const toModule = (markdown: string, snippet: Snippet): SnippetModule => {
     origin: lines.map((line) => line.line)
   }
 }
+
+/**
+ * The Markdown files whose snippets are checked by default, from the repository root.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const documentedFiles: ReadonlyArray<string> = ["README.md", "packages/dynamic-batcher/README.md"]
+
+/**
+ * The modules of every snippet of the Markdown `files` (paths relative to `root`), in order.
+ *
+ * **Example**
+ *
+ * ```ts
+ * readModules("/repo", ["README.md"]).map((module) => module.fileName) // ["README.md.L62.ts", …]
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const readModules = (root: string, files: ReadonlyArray<string>): Array<SnippetModule> =>
+  files.flatMap((file) =>
+    extractSnippets(readFileSync(join(root, file), "utf8")).map((snippet) => toModule(file, snippet))
+  )
 
 /**
  * One compiler error, located in the Markdown file when it is in a snippet.

@@ -11,30 +11,22 @@
  * @since 0.1.0
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { locate, type SnippetModule, toModule } from "./diagnostics.ts"
-import { extractSnippets } from "./markdown.ts"
+import { documentedFiles, locate, readModules } from "./diagnostics.ts"
 
 const tooling = resolve(import.meta.dirname, "..")
 const root = resolve(tooling, "../..")
 const outDir = join(tooling, "build/snippets")
-const defaultFiles = ["README.md", "packages/dynamic-batcher/README.md"]
 
 const files = process.argv.length > 2
   ? process.argv.slice(2)
-  : defaultFiles.filter((file) => existsSync(join(root, file)))
+  : documentedFiles.filter((file) => existsSync(join(root, file)))
 
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
-const modules: Array<SnippetModule> = []
-for (const file of files) {
-  for (const snippet of extractSnippets(readFileSync(join(root, file), "utf8"))) {
-    const module = toModule(file, snippet)
-    writeFileSync(join(outDir, module.fileName), module.text)
-    modules.push(module)
-  }
-}
+const modules = readModules(root, files)
+for (const module of modules) writeFileSync(join(outDir, module.fileName), module.text)
 
 // The root's TypeScript 7: the one `pnpm check` uses (this package's own `tsc` is 5.9, for ESLint and TypeDoc).
 const tsc = join(root, "node_modules/typescript/bin/tsc")
