@@ -56,8 +56,12 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string): string 
   return result.stdout
 }
 
+/** The temp directory of this run (the tarball, the project), named when the check fails so that it can be inspected. */
+const work = mkdtempSync(join(tmpdir(), "edb-consumer-"))
+
 const fail = (message: string): never => {
   console.error(`consumer:check: ${message}`)
+  console.error(`consumer:check: the temp directory is left in ${work}`)
   process.exit(1)
 }
 
@@ -90,6 +94,9 @@ run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b", "tsc
 // 2. The emitted JavaScript: .ts specifiers rewritten, nothing newer than Node 20.
 const node20 = systemNode()
 const node20Version = run(node20, ["--version"], root).trim()
+if (!node20Version.startsWith("v20.")) {
+  console.warn(`consumer:check: the system Node is ${node20Version}, not 20: set SYSTEM_NODE to test Node 20`)
+}
 step(`scanning dist and importing every module of it on ${node20} (${node20Version})`)
 const javascript = readdirSync(join(library, "dist"), { recursive: true, encoding: "utf8" }).filter((file) =>
   file.endsWith(".js")
@@ -106,7 +113,6 @@ run(node20, ["--input-type=module", "--eval", imports.join("\n")], library)
 
 // 3. The tarball: pnpm pack applies publishConfig (exports to dist).
 step("packing with pnpm pack")
-const work = mkdtempSync(join(tmpdir(), "edb-consumer-"))
 const pnpm = process.env["npm_execpath"]
 run(
   pnpm !== undefined ? process.execPath : "npx",
