@@ -19,9 +19,9 @@ const tooling = resolve(import.meta.dirname, "..")
 const root = resolve(tooling, "../..")
 const outDir = join(tooling, "build/snippets")
 
-const files = process.argv.length > 2
-  ? process.argv.slice(2)
-  : documentedFiles.filter((file) => existsSync(join(root, file)))
+// `pnpm docs:check -- a.md` passes the `--` on.
+const args = process.argv.slice(2).filter((arg) => arg !== "--")
+const files = args.length > 0 ? args : documentedFiles.filter((file) => existsSync(join(root, file)))
 
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
