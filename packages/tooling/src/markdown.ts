@@ -51,7 +51,7 @@ export const preludeMarker = "<!-- docs-check"
  */
 export const checkedLanguages: ReadonlySet<string> = new Set(["ts", "typescript"])
 
-const fenceOpen = /^( {0,3}|\s*)(`{3,}|~{3,})\s*([^\s`]*)/
+const fenceOpen = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)/
 
 /**
  * Every checked snippet of `markdown`, in order. A block that is never closed runs
