@@ -2,7 +2,14 @@
 import { dataloaderTick, dataloaderWindow } from "./dataloader.ts"
 import { effectFloor } from "./effect-floor.ts"
 import { oursPromise } from "./ours-promise.ts"
-import { oursFull, oursIdle } from "./ours.ts"
+import {
+  oursFull,
+  oursFullConcurrent,
+  oursIdle,
+  oursIdleConcurrent,
+  oursKeyed,
+  oursPrioritiesDeadlines
+} from "./ours.ts"
 import { promiseMin } from "./promise-min.ts"
 import { requestResolver } from "./request-resolver.ts"
 import { serialLoop } from "./serial-loop.ts"
@@ -16,6 +23,10 @@ export const peers: ReadonlyArray<Peer> = [
   dataloaderTick,
   oursFull,
   oursIdle,
+  oursFullConcurrent,
+  oursIdleConcurrent,
+  oursKeyed,
+  oursPrioritiesDeadlines,
   oursPromise,
   serialLoop
 ]

@@ -1,13 +1,17 @@
 /**
- * effect-dynamic-batcher itself, with dispatch "full" (a batch goes when full
- * or when the window since its first record passed) and "idle" (also whenever
- * the processor is free). `submit` is a fiber per record; `offerAll` is the
- * bulk path. `maxQueueSize` is set by the harness to at least the workload's
- * size, since the other peers have no bound.
+ * effect-dynamic-batcher itself, in the variants the floors judge: dispatch
+ * "full" (a batch goes when full or when the window since its first record
+ * passed) and "idle" (also whenever a processing slot is free), each with one
+ * batch in `process` at a time (the default) and with
+ * `maxConcurrentBatches: 2`; on W1s also keyed (`groupBy`, 10,000 keys) and
+ * with priorities and deadlines on. `submit` is a fiber per record;
+ * `offerAll` is the bulk path. `maxQueueSize` is set by the harness to at
+ * least the workload's size, since the other peers have no bound.
  */
 import { Effect } from "effect"
 import type * as Library from "effect-dynamic-batcher"
-import type { EffectBatcher, EffectPeer } from "./types.ts"
+import type { WorkloadName } from "../spec.ts"
+import type { EffectBatcher, EffectPeer, PeerOptions } from "./types.ts"
 
 /**
  * The library under test: the workspace package, or the `src/index.ts` of
@@ -17,35 +21,123 @@ import type { EffectBatcher, EffectPeer } from "./types.ts"
 let library: Promise<typeof Library> | undefined
 const load = (): Promise<typeof Library> => library ??= import(process.env.BENCH_LIBRARY ?? "effect-dynamic-batcher")
 
-const make = (dispatch: "full" | "idle"): EffectPeer["make"] =>
+/** How many keys the keyed variant spreads W1s over. */
+export const KEYS = 10_000
+
+/** Priority levels the priorities-and-deadlines variant cycles through. */
+const LEVELS = 4
+
+/** A variant of ours: its options beyond the shared ones, and what each submit adds. */
+interface Variant {
+  readonly name: string
+  readonly description: string
+  readonly dispatch: "full" | "idle"
+  /** Options of `Batcher.make` beyond the shared ones. */
+  readonly options?: Pick<Library.Batcher.Options<number, number>, "maxConcurrentBatches" | "maxQueueDelay">
+  /** Records are numbers in every workload; the keyed variant groups them by value. */
+  readonly groupBy?: ((record: number) => number) | undefined
+  /** Per-submit options; `i` counts the batcher's submits. */
+  readonly submitOptions?: ((i: number) => Library.Batcher.SubmitOptions) | undefined
+  readonly workloads?: ReadonlyArray<WorkloadName> | undefined
+}
+
+const make = (variant: Variant): EffectPeer["make"] =>
 <Rec, Res>(
   process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>>,
-  options: { readonly maxBatchSize: number; readonly windowMs: number; readonly maxQueueSize: number }
+  options: PeerOptions
 ) =>
   Effect.map(
     Effect.flatMap(Effect.promise(load), ({ Batcher }) =>
-      Batcher.make({
+      Batcher.make<Rec, Res>({
         process,
         maxBatchSize: options.maxBatchSize,
         batchTimeout: options.windowMs,
         maxQueueSize: options.maxQueueSize,
-        dispatch
+        dispatch: variant.dispatch,
+        ...variant.options,
+        // The workloads' records are numbers (`Rec` is generic only to keep peers workload-agnostic).
+        ...(variant.groupBy === undefined ? {} : { groupBy: variant.groupBy as unknown as (record: Rec) => number })
       })),
-    (batcher: Library.Batcher.Batcher<Rec, Res, never>): EffectBatcher<Rec, Res> => ({
-      submit: (record) => batcher.submit(record),
-      offerAll: (records) => batcher.offerAll(records),
-      utilization: Effect.map(batcher.stats, (stats) => stats.utilization)
-    })
+    (batcher: Library.Batcher.Batcher<Rec, Res, never>): EffectBatcher<Rec, Res> => {
+      const perSubmit = variant.submitOptions
+      let submits = 0
+      return {
+        submit: perSubmit === undefined
+          ? (record) => batcher.submit(record)
+          : (record) => batcher.submit(record, perSubmit(submits++)),
+        offerAll: (records) => batcher.offerAll(records),
+        utilization: Effect.map(batcher.stats, (stats) => stats.utilization)
+      }
+    }
   )
 
-const peer = (dispatch: "full" | "idle"): EffectPeer => ({
+const peer = (variant: Variant): EffectPeer => ({
   kind: "effect",
-  name: `ours-${dispatch}`,
-  description: `effect-dynamic-batcher, dispatch "${dispatch}"`,
-  bulk: true,
-  make: make(dispatch)
+  name: variant.name,
+  description: variant.description,
+  bulk: variant.workloads === undefined || variant.workloads.includes("W1b"),
+  workloads: variant.workloads,
+  make: make(variant)
 })
 
-export const oursFull: EffectPeer = peer("full")
+export const oursFull: EffectPeer = peer({
+  name: "ours-full",
+  description: `effect-dynamic-batcher, dispatch "full"`,
+  dispatch: "full"
+})
 
-export const oursIdle: EffectPeer = peer("idle")
+export const oursIdle: EffectPeer = peer({
+  name: "ours-idle",
+  description: `effect-dynamic-batcher, dispatch "idle"`,
+  dispatch: "idle"
+})
+
+export const oursFullConcurrent: EffectPeer = peer({
+  name: "ours-full-c2",
+  description: `effect-dynamic-batcher, dispatch "full", maxConcurrentBatches: 2`,
+  dispatch: "full",
+  options: { maxConcurrentBatches: 2 },
+  // W4's bytes per waiting record do not depend on how many batches run at once.
+  workloads: ["W1", "W1s", "W1b", "W2", "W3"]
+})
+
+export const oursIdleConcurrent: EffectPeer = peer({
+  name: "ours-idle-c2",
+  description: `effect-dynamic-batcher, dispatch "idle", maxConcurrentBatches: 2`,
+  dispatch: "idle",
+  options: { maxConcurrentBatches: 2 },
+  // W4's bytes per waiting record do not depend on how many batches run at once.
+  workloads: ["W1", "W1s", "W1b", "W2", "W3"]
+})
+
+/**
+ * W1s keyed: record r goes to key r mod 10,000. Producer p submits records
+ * 200p … 200p + 199, so at step j the producers p ≡ a (mod 50) share key
+ * 200a + j: while the producers keep in step, 50 keys are open at once with
+ * ~20 records each, and the run goes through all 10,000 keys (20 records
+ * each), every one of which must be dropped once empty.
+ */
+export const oursKeyed: EffectPeer = peer({
+  name: "ours-keyed",
+  description: `effect-dynamic-batcher, dispatch "full", groupBy: record mod ${
+    KEYS.toLocaleString("en-US")
+  } (W1s only)`,
+  dispatch: "full",
+  groupBy: (record) => record % KEYS,
+  workloads: ["W1s"]
+})
+
+/**
+ * W1s with priorities and deadlines on: each submit gets the next of four
+ * priority levels and a timeout no record reaches, under a `maxQueueDelay`
+ * no record reaches either: what keeping levels and deadlines costs.
+ */
+export const oursPrioritiesDeadlines: EffectPeer = peer({
+  name: "ours-prio-deadline",
+  description:
+    `effect-dynamic-batcher, dispatch "full", priority: submit mod ${LEVELS}, timeout "30 seconds", maxQueueDelay "1 minute" (W1s only)`,
+  dispatch: "full",
+  options: { maxQueueDelay: "1 minute" },
+  submitOptions: (i) => ({ priority: i % LEVELS, timeout: "30 seconds" }),
+  workloads: ["W1s"]
+})
