@@ -92,23 +92,19 @@ export const oursIdle: EffectPeer = peer({
   dispatch: "idle"
 })
 
-export const oursFullConcurrent: EffectPeer = peer({
-  name: "ours-full-c2",
-  description: `effect-dynamic-batcher, dispatch "full", maxConcurrentBatches: 2`,
-  dispatch: "full",
-  options: { maxConcurrentBatches: 2 },
-  // W4's bytes per waiting record do not depend on how many batches run at once.
-  workloads: ["W1", "W1s", "W1b", "W2", "W3"]
-})
+/** Up to two `process` calls at once; W4's bytes per waiting record do not depend on it, so no W4. */
+const concurrent = (dispatch: "full" | "idle"): EffectPeer =>
+  peer({
+    name: `ours-${dispatch}-c2`,
+    description: `effect-dynamic-batcher, dispatch "${dispatch}", maxConcurrentBatches: 2`,
+    dispatch,
+    options: { maxConcurrentBatches: 2 },
+    workloads: ["W1", "W1s", "W1b", "W2", "W3"]
+  })
 
-export const oursIdleConcurrent: EffectPeer = peer({
-  name: "ours-idle-c2",
-  description: `effect-dynamic-batcher, dispatch "idle", maxConcurrentBatches: 2`,
-  dispatch: "idle",
-  options: { maxConcurrentBatches: 2 },
-  // W4's bytes per waiting record do not depend on how many batches run at once.
-  workloads: ["W1", "W1s", "W1b", "W2", "W3"]
-})
+export const oursFullConcurrent: EffectPeer = concurrent("full")
+
+export const oursIdleConcurrent: EffectPeer = concurrent("idle")
 
 /**
  * W1s keyed: record r goes to key r mod 10,000. Producer p submits records
