@@ -3,6 +3,7 @@
  */
 import { Data, Effect } from "effect"
 import { parseArgs } from "node:util"
+import { VOCAB_SIZE } from "./model/tokenizer.ts"
 
 /** Which part of the demo runs. */
 export type Part = "inference" | "sqlite" | "all"
@@ -11,8 +12,10 @@ export type Part = "inference" | "sqlite" | "all"
 export interface DemoArgs {
   readonly help: boolean
   readonly part: Part
-  readonly prompts: number
+  readonly texts: number
   readonly tasks: number
+  /** An ONNX model file for the inference part; the generated model when absent. */
+  readonly model: string | undefined
   readonly rows: number
   readonly producers: number
 }
@@ -25,8 +28,9 @@ export class UsageError extends Data.TaggedError("UsageError")<{
 const defaults: DemoArgs = {
   help: false,
   part: "all",
-  prompts: 20_000,
+  texts: 20_000,
   tasks: 500,
+  model: undefined,
   rows: 100_000,
   producers: 1_000
 }
@@ -35,13 +39,17 @@ const defaults: DemoArgs = {
 export const usage = `Usage: pnpm demo [-- options]
 
 Runs effect-dynamic-batcher on two workloads and compares each with the same
-work unbatched: (a) LLM-style inference on a simulated accelerator, (b) bulk
-writes into an embedded SQLite database. No network.
+work unbatched: (a) text embedding with a real model on onnxruntime (CPU),
+each batched result checked against the same text run alone, (b) bulk writes
+into an embedded SQLite database. No network.
 
 Options:
   --part <inference|sqlite|all>  which part to run (default: ${defaults.part})
-  --prompts <n>                  prompts to run through the model (default: ${defaults.prompts})
-  --tasks <n>                    concurrent tasks submitting prompts (default: ${defaults.tasks})
+  --texts <n>                    texts to embed (default: ${defaults.texts})
+  --tasks <n>                    concurrent tasks submitting texts (default: ${defaults.tasks})
+  --model <path.onnx>            an ONNX model to run instead of the generated one: input
+                                 int32/int64 token ids [batch, sequence] below ${VOCAB_SIZE}, 0 padding;
+                                 output float32 [batch, d] (default: a model built at start)
   --rows <n>                     rows to write into SQLite (default: ${defaults.rows})
   --producers <n>                concurrent producers submitting rows (default: ${defaults.producers})
   -h, --help                     show this help`
@@ -84,7 +92,8 @@ export const parseDemoArgs = (argv: ReadonlyArray<string>): Effect.Effect<DemoAr
           options: {
             help: { type: "boolean", short: "h" },
             part: { type: "string" },
-            prompts: { type: "string" },
+            texts: { type: "string" },
+            model: { type: "string" },
             tasks: { type: "string" },
             rows: { type: "string" },
             producers: { type: "string" }
@@ -95,7 +104,8 @@ export const parseDemoArgs = (argv: ReadonlyArray<string>): Effect.Effect<DemoAr
     return {
       help: values.help ?? false,
       part: yield* part(values.part),
-      prompts: yield* positiveInteger("prompts", values.prompts, defaults.prompts),
+      texts: yield* positiveInteger("texts", values.texts, defaults.texts),
+      model: values.model,
       tasks: yield* positiveInteger("tasks", values.tasks, defaults.tasks),
       rows: yield* positiveInteger("rows", values.rows, defaults.rows),
       producers: yield* positiveInteger("producers", values.producers, defaults.producers)

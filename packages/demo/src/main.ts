@@ -7,15 +7,12 @@
 import { Cause, Console, Duration, Effect, Exit, Fiber } from "effect"
 import type { DemoArgs } from "./args.ts"
 import { parseDemoArgs, usage } from "./args.ts"
-import { defaultAccelerator } from "./inference/accelerator.ts"
 import { formatInferenceReport } from "./inference/report.ts"
 import { runInference } from "./inference/run.ts"
 import { progressModeFor } from "./progress.ts"
 import { formatSqliteReport } from "./sqlite/report.ts"
 import { runSqlite } from "./sqlite/run.ts"
 
-/** Prompts run one at a time to measure the unbatched accelerator. */
-const UNBATCHED_SAMPLE_PROMPTS = 100
 /** How long the row-by-row SQLite baseline may run before it is extrapolated. */
 const ROW_BY_ROW_BUDGET_MS = 1_500
 
@@ -24,10 +21,9 @@ const runParts = (args: DemoArgs) =>
     const progress = progressModeFor(process.stdout)
     if (args.part !== "sqlite") {
       const inference = yield* runInference({
-        prompts: args.prompts,
+        texts: args.texts,
         tasks: args.tasks,
-        accelerator: defaultAccelerator,
-        unbatchedSample: UNBATCHED_SAMPLE_PROMPTS,
+        modelPath: args.model,
         progress
       })
       yield* Console.log(`${formatInferenceReport(inference)}\n`)
