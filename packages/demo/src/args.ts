@@ -1,8 +1,8 @@
 /**
  * The demo's command line: flags for the sizes of each part, and `--help`.
  */
-import { Data, Effect } from "effect"
-import { parseArgs } from "node:util"
+import { Effect } from "effect"
+import { parseFlags, UsageError } from "./cli.ts"
 import { VOCAB_SIZE } from "./model/tokenizer.ts"
 
 /** Which part of the demo runs. */
@@ -19,11 +19,6 @@ export interface DemoArgs {
   readonly rows: number
   readonly producers: number
 }
-
-/** The command line could not be understood. */
-export class UsageError extends Data.TaggedError("UsageError")<{
-  readonly message: string
-}> {}
 
 const defaults: DemoArgs = {
   help: false,
@@ -77,29 +72,19 @@ const part = (value: string | undefined): Effect.Effect<Part, UsageError> => {
 }
 
 /**
- * Reads the demo's settings from `argv` (without the node and script paths).
- * Leading `--` separators, as `pnpm demo -- --help` passes them, are skipped.
+ * Reads the demo's settings from `argv` (without the node and script paths),
+ * as `parseFlags` does.
  */
 export const parseDemoArgs = (argv: ReadonlyArray<string>): Effect.Effect<DemoArgs, UsageError> =>
   Effect.gen(function*() {
-    const firstFlag = argv.findIndex((arg) => arg !== "--")
-    const { values } = yield* Effect.try({
-      try: () =>
-        parseArgs({
-          args: firstFlag === -1 ? [] : argv.slice(firstFlag),
-          strict: true,
-          allowPositionals: false,
-          options: {
-            help: { type: "boolean", short: "h" },
-            part: { type: "string" },
-            texts: { type: "string" },
-            model: { type: "string" },
-            tasks: { type: "string" },
-            rows: { type: "string" },
-            producers: { type: "string" }
-          }
-        }),
-      catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) })
+    const values = yield* parseFlags(argv, {
+      help: { type: "boolean", short: "h" },
+      part: { type: "string" },
+      texts: { type: "string" },
+      model: { type: "string" },
+      tasks: { type: "string" },
+      rows: { type: "string" },
+      producers: { type: "string" }
     })
     return {
       help: values.help ?? false,

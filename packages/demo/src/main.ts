@@ -7,6 +7,7 @@
 import { Cause, Console, Duration, Effect, Exit, Fiber } from "effect"
 import type { DemoArgs } from "./args.ts"
 import { parseDemoArgs, usage } from "./args.ts"
+import { withUsage } from "./cli.ts"
 import { formatInferenceReport } from "./inference/report.ts"
 import { runInference } from "./inference/run.ts"
 import { progressModeFor } from "./progress.ts"
@@ -44,15 +45,7 @@ const main = Effect.gen(function*() {
   if (args.help) return yield* Console.log(usage)
   const [elapsed] = yield* Effect.timed(runParts(args))
   yield* Console.log(`Done in ${(Duration.toMillis(elapsed) / 1000).toFixed(1)} s.`)
-}).pipe(
-  Effect.catchTag("UsageError", (error) =>
-    Effect.andThen(
-      Console.error(`${error.message}\n\n${usage}`),
-      Effect.sync(() => {
-        process.exitCode = 2
-      })
-    ))
-)
+}).pipe(withUsage(usage))
 
 const fiber = Effect.runFork(main)
 // Ctrl-C interrupts the run, so that its scopes close and the temp database is removed.

@@ -3,7 +3,8 @@
  * SIGINT, then drains (requests in flight complete, new ones get 503) and
  * stops.
  */
-import { Cause, Console, Deferred, Effect, Exit } from "effect"
+import { Console, Deferred, Effect, Exit } from "effect"
+import { runMain, withUsage } from "effect-dynamic-batcher-demo/cli"
 import { parseServeArgs, usage } from "./options.ts"
 import { start } from "./service.ts"
 
@@ -23,18 +24,6 @@ const main = Effect.gen(function*() {
     yield* service.drain
   }))
   yield* Console.log("stopped")
-}).pipe(
-  Effect.catchTag("UsageError", (error) =>
-    Effect.andThen(
-      Console.error(`${error.message}\n\n${usage}`),
-      Effect.sync(() => {
-        process.exitCode = 2
-      })
-    ))
-)
+}).pipe(withUsage(usage))
 
-const exit = await Effect.runPromiseExit(main)
-if (Exit.isFailure(exit)) {
-  console.error(Cause.pretty(exit.cause))
-  process.exitCode = 1
-}
+await runMain(main)

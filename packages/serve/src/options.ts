@@ -2,8 +2,8 @@
  * The service's command line: where it listens, how it batches, and its
  * limits (`pnpm serve -- --help`).
  */
-import { Data, Effect } from "effect"
-import { parseArgs } from "node:util"
+import { Effect } from "effect"
+import { parseFlags, UsageError } from "effect-dynamic-batcher-demo/cli"
 
 /** The service's settings. */
 export interface ServeOptions {
@@ -29,11 +29,6 @@ export interface ServeOptions {
   /** How long a drain waits for requests in flight before the server closes anyway, in milliseconds. */
   readonly drainTimeoutMs: number
 }
-
-/** The command line could not be understood. */
-export class UsageError extends Data.TaggedError("UsageError")<{
-  readonly message: string
-}> {}
 
 /** The settings when no flag is given. */
 export const defaults: ServeOptions = {
@@ -89,8 +84,7 @@ const withDefault = (flag: string, value: string | undefined, min: number, fallb
 
 /**
  * Reads the service's settings from `argv` (without the node and script
- * paths). Leading `--` separators, as `pnpm serve -- --port 9000` passes
- * them, are skipped.
+ * paths), as the demo's `parseFlags` does: `pnpm serve -- --port 9000`.
  *
  * **Example**
  * ```ts
@@ -99,28 +93,18 @@ const withDefault = (flag: string, value: string | undefined, min: number, fallb
  */
 export const parseServeArgs = (argv: ReadonlyArray<string>): Effect.Effect<ServeOptions, UsageError> =>
   Effect.gen(function*() {
-    const firstFlag = argv.findIndex((arg) => arg !== "--")
-    const { values } = yield* Effect.try({
-      try: () =>
-        parseArgs({
-          args: firstFlag === -1 ? [] : argv.slice(firstFlag),
-          strict: true,
-          allowPositionals: false,
-          options: {
-            help: { type: "boolean", short: "h" },
-            port: { type: "string" },
-            host: { type: "string" },
-            model: { type: "string" },
-            "max-batch-size": { type: "string" },
-            "max-batch-tokens": { type: "string" },
-            "batch-timeout": { type: "string" },
-            dispatch: { type: "string" },
-            "max-waiting": { type: "string" },
-            "max-body-bytes": { type: "string" },
-            "drain-timeout": { type: "string" }
-          }
-        }),
-      catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) })
+    const values = yield* parseFlags(argv, {
+      help: { type: "boolean", short: "h" },
+      port: { type: "string" },
+      host: { type: "string" },
+      model: { type: "string" },
+      "max-batch-size": { type: "string" },
+      "max-batch-tokens": { type: "string" },
+      "batch-timeout": { type: "string" },
+      dispatch: { type: "string" },
+      "max-waiting": { type: "string" },
+      "max-body-bytes": { type: "string" },
+      "drain-timeout": { type: "string" }
     })
     const dispatch = values.dispatch ?? defaults.dispatch
     if (dispatch !== "idle" && dispatch !== "full") {

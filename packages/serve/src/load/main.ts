@@ -4,10 +4,10 @@
  * against the model's own run of the text sent, and prints requests/s and
  * latency. Exits non-zero when a response was wrong or missing.
  */
-import { Cause, Console, Data, Effect, Exit } from "effect"
+import { Console, Effect } from "effect"
+import { parseFlags, runMain, UsageError, withUsage } from "effect-dynamic-batcher-demo/cli"
 import { EmbeddingModel, Tokenizer } from "effect-dynamic-batcher-demo/model"
 import { generateTexts } from "effect-dynamic-batcher-demo/texts"
-import { parseArgs } from "node:util"
 import type { LoadResult } from "./run.ts"
 import { runLoad } from "./run.ts"
 
@@ -20,8 +20,6 @@ Options:
   --duration <s>      seconds per run (default: 10)
   --connections <n>   concurrent connections (default: 64)
   -h, --help          show this help`
-
-class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
 /** Texts sent in turn: enough distinct ones that a batch mixes lengths. */
 const TEXTS = 1000
@@ -51,18 +49,10 @@ const formatResult = (result: LoadResult): string => {
 }
 
 const main = Effect.gen(function*() {
-  const firstFlag = process.argv.slice(2).findIndex((arg) => arg !== "--")
-  const { values } = yield* Effect.try({
-    try: () =>
-      parseArgs({
-        args: firstFlag === -1 ? [] : process.argv.slice(2 + firstFlag),
-        options: {
-          duration: { type: "string" },
-          connections: { type: "string" },
-          help: { type: "boolean", short: "h" }
-        }
-      }),
-    catch: (error) => new UsageError({ message: (error as Error).message })
+  const values = yield* parseFlags(process.argv.slice(2), {
+    duration: { type: "string" },
+    connections: { type: "string" },
+    help: { type: "boolean", short: "h" }
   })
   if (values.help === true) return yield* Console.log(usage)
   const durationSeconds = yield* positive("duration", values.duration, 10, 600)
@@ -100,18 +90,6 @@ const main = Effect.gen(function*() {
     yield* Console.error("Some responses were wrong or missing, or a service did not stop cleanly.")
     process.exitCode = 1
   }
-}).pipe(
-  Effect.catchTag("UsageError", (error) =>
-    Effect.andThen(
-      Console.error(`${error.message}\n\n${usage}`),
-      Effect.sync(() => {
-        process.exitCode = 2
-      })
-    ))
-)
+}).pipe(withUsage(usage))
 
-const exit = await Effect.runPromiseExit(main)
-if (Exit.isFailure(exit)) {
-  console.error(Cause.pretty(exit.cause))
-  process.exitCode = 1
-}
+await runMain(main)
