@@ -79,6 +79,16 @@ describe("model builder", () => {
       assert.deepStrictEqual(yield* model.embed([]), [])
     }))
 
+  it.effect("a model that takes int64 token ids, as exported models often do, gives the same embeddings", () =>
+    Effect.gen(function*() {
+      const int32 = yield* load(buildEmbeddingModel(small), "int32")
+      const int64 = yield* load(buildEmbeddingModel({ ...small, tokenType: "int64" }), "int64")
+      const batch = [tokenize("same text"), tokenize("and another, longer one")]
+      const [a, b] = yield* int32.embed(batch)
+      const [c, d] = yield* int64.embed(batch)
+      assert.deepStrictEqual([c, d], [a, b])
+    }))
+
   it.effect("loading fails with a ModelLoadError for bytes that are no model, or a model of another contract", () =>
     Effect.gen(function*() {
       const garbage = yield* Effect.flip(load(new Uint8Array([1, 2, 3, 4]), "garbage"))

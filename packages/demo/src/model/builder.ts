@@ -22,6 +22,8 @@ export interface ModelSpec {
   /** The width of the output embedding. */
   readonly outputDim: number
   readonly seed: number
+  /** The element type of the token ids; exported models often take `int64`. Default: `int32`. */
+  readonly tokenType?: "int32" | "int64"
 }
 
 /**
@@ -36,7 +38,7 @@ export const defaultModelSpec: ModelSpec = {
   seed: 0xe5bed
 }
 
-/** The model's input: token ids, `int32 [batch, sequence]`, padded with 0. */
+/** The model's input: token ids, `int32` (or `int64`) `[batch, sequence]`, padded with 0. */
 export const INPUT_NAME = "tokens"
 /** The model's output: one L2-normalized embedding per text, `float32 [batch, outputDim]`. */
 export const OUTPUT_NAME = "embedding"
@@ -86,7 +88,13 @@ export const buildEmbeddingModel = (spec: ModelSpec): Uint8Array => {
   const glorot = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fanOut))
   const graph: Onnx.IGraphProto = {
     name: "hashed-token-embedder",
-    input: [{ name: INPUT_NAME, type: tensorType(onnx.TensorProto.DataType.INT32, ["batch", "sequence"]) }],
+    input: [{
+      name: INPUT_NAME,
+      type: tensorType(
+        spec.tokenType === "int64" ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.INT32,
+        ["batch", "sequence"]
+      )
+    }],
     output: [{ name: OUTPUT_NAME, type: tensorType(FLOAT, ["batch", spec.outputDim]) }],
     initializer: [
       floatTensor("token_embeddings", [spec.vocabSize, spec.embeddingDim], table),
