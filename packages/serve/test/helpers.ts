@@ -2,7 +2,8 @@
  * Test helpers: a service on an ephemeral loopback port, a model whose calls
  * wait for a gate, and small HTTP helpers over `fetch`.
  */
-import { Effect, Latch } from "effect"
+import { Effect } from "effect"
+import type { Latch } from "effect"
 import { EmbeddingModel } from "effect-dynamic-batcher-demo/model"
 import type { ServeOptions } from "../src/options.ts"
 import { defaults } from "../src/options.ts"
@@ -65,5 +66,3 @@ export const waitForHealth = (url: string, holds: (body: any) => boolean) =>
       yield* Effect.sleep("20 millis")
     }
   })
-
-export { Latch }
