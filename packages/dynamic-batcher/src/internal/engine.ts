@@ -107,6 +107,12 @@ export class Engine<Rec, Res, Err> {
   private burstEnded = false
   /** Set once shutdown made every open batch due. */
   private shutdownSwept = false
+  /**
+   * When the aggregation loop wakes by itself at the latest (its timer), as
+   * its last step said: a record with an earlier deadline must wake it now,
+   * or nobody would expire the record in time.
+   */
+  private wakeAt = Number.POSITIVE_INFINITY
 
   private readonly clock: Clock.Clock
   /**
@@ -228,7 +234,10 @@ export class Engine<Rec, Res, Err> {
       if (this.lanes.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
         entry.level = level
         entry.position = level.accepted
-        if (entry.deadline !== Number.POSITIVE_INFINITY) this.deadlines.push(entry, entry.deadline)
+        if (entry.deadline !== Number.POSITIVE_INFINITY) {
+          this.deadlines.push(entry, entry.deadline)
+          if (entry.deadline < this.wakeAt) wake = true
+        }
       }
       level.queue.push(entry)
       wake = this.arrived(lane, level, 1, entry.cost, now) || wake
@@ -355,6 +364,8 @@ export class Engine<Rec, Res, Err> {
 
   private step(): AggregatorNext {
     const now = this.now()
+    // Until this step says when to wake next, any deadline is earlier.
+    this.wakeAt = Number.NEGATIVE_INFINITY
     this.aggregatorSignal.clear()
     if (this.deadlines.size > 0 || this.waiterDeadlines.size > 0) this.expireDue(now)
     const lanes = this.lanes
@@ -505,19 +516,23 @@ export class Engine<Rec, Res, Err> {
 
   /** What to wait for after a step: the next timeout or deadline, or a signal; or the end. */
   private nextWait(now: number): AggregatorNext {
-    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) return finished
-    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
     const deadlines = this.deadlines
     // Records that reached process or left stay in the heap: drop them from its top, and
     // rebuild it once they are most of it, so it never holds much more than the records waiting.
     while (deadlines.size > 0 && !isPending(deadlines.peek())) deadlines.pop()
     if (deadlines.size > 1024 && deadlines.size > 2 * this.counters.pending) deadlines.retain(isPending)
+    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) {
+      // Sealed records with a deadline may still wait for a slot: the loop keeps their deadlines.
+      if (deadlines.size === 0) return finished
+    }
+    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
     if (deadlines.size > 0) at = Math.min(at, deadlines.peekRank())
     const waiters = this.waiterDeadlines
     while (waiters.size > 0 && (waiters.peek().cancelled || waiters.peek().offset === waiters.peek().entries.length)) {
       waiters.pop()
     }
     if (waiters.size > 0) at = Math.min(at, waiters.peekRank())
+    this.wakeAt = at
     if (at === Number.POSITIVE_INFINITY) return park
     return { _tag: "ParkUntil", millis: Math.max(0, at - now), at }
   }
