@@ -14,6 +14,7 @@ import { Batcher, BatcherShutdownError, InvalidCostError, ResultCountMismatchErr
 import { ClusterSchema, Entity } from "effect/cluster"
 import type { Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
+import type { SqlError } from "effect/sql"
 import { BatcherUnavailableError } from "./BatcherUnavailableError.ts"
 import type { Stored } from "./CompletedRecords.ts"
 import { CompletedRecords } from "./CompletedRecords.ts"
@@ -40,12 +41,14 @@ export interface Options<
   /**
    * Runs one batch of the records of `key`: one result per record, in order.
    * With `CompletedRecords.layerSql` it runs inside the SQL transaction that
-   * stores the results: write through the same `SqlClient` to commit both at once.
+   * stores the results: write through the same `SqlClient` to commit both at
+   * once. A `SqlError` (of `process` or of that transaction) fails the batch's
+   * records with `BatcherUnavailableError`.
    */
   readonly process: (
     batch: ReadonlyArray<RecS["Type"]>,
     key: string
-  ) => Effect.Effect<ReadonlyArray<ResS["Type"]>, ErrS["Type"], R>
+  ) => Effect.Effect<ReadonlyArray<ResS["Type"]>, ErrS["Type"] | SqlError.SqlError, R>
   /** A record's cost, when the caller gives none. */
   readonly costEstimator?: ((record: RecS["Type"]) => number) | undefined
   /**

@@ -23,3 +23,10 @@ export * as CompletedRecords from "./CompletedRecords.ts"
  * @since 0.1.0
  */
 export { BatcherUnavailableError } from "./BatcherUnavailableError.ts"
+
+/**
+ * The runner and client-only layers on NodeClusterSocket and PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as BatcherCluster from "./BatcherCluster.ts"
