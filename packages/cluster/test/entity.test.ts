@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import { BatcherEntity, BatcherUnavailableError, CompletedRecords } from "effect-dynamic-batcher-cluster"
 import { TestRunner } from "effect/cluster"
 
@@ -129,5 +129,27 @@ describe("BatcherEntity on TestRunner", () => {
         assert.strictEqual((error as BatcherUnavailableError).reason, "MailboxFull")
       }
       assert.strictEqual(exits.filter(Exit.isSuccess).length + failed.length, doubler.mailboxCapacity + 10)
+    }))
+
+  it.live("a runner that shuts down drains its batchers: every accepted record gets its result", () =>
+    Effect.gen(function*() {
+      const seen: Array<Seen> = []
+      const gate = yield* Deferred.make<void>()
+      const doubler = makeDoubler(seen, { gate })
+      const scope = yield* Scope.make()
+      const services = yield* Layer.buildWithScope(
+        doubler.layer.pipe(Layer.provideMerge(Layer.mergeAll(TestRunner.layer, CompletedRecords.layerMemory()))),
+        scope
+      )
+      const client = yield* BatcherEntity.client(doubler).pipe(Effect.provideContext(services))
+      const records = Array.from({ length: 40 }, (_, i) => i)
+      const submitted = yield* Effect.forkDetach(client.submitAll("a", records))
+      // the first batch is in process, the others wait in the batcher
+      while (seen.length === 0) yield* Effect.sleep("10 millis")
+      const closing = yield* Effect.forkDetach(Scope.close(scope, Exit.void))
+      yield* Deferred.succeed(gate, void 0)
+      assert.deepStrictEqual(yield* Fiber.join(submitted), records.map((x) => x * 2))
+      yield* Fiber.join(closing)
+      assert.strictEqual(seen.reduce((n, { batch }) => n + batch.length, 0), 40)
     }))
 })
