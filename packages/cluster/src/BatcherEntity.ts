@@ -7,17 +7,17 @@
  * @since 0.1.0
  */
 import type { Duration } from "effect"
-import { Cause, Deferred, Effect, Schema } from "effect"
-import type { Layer } from "effect"
-import type { BatcherError } from "effect-dynamic-batcher"
-import { Batcher, BatcherShutdownError, InvalidCostError, ResultCountMismatchError } from "effect-dynamic-batcher"
-import { ClusterSchema, Entity } from "effect/cluster"
+import { Cause, Deferred, Effect, Layer, Schema } from "effect"
+import type { BatcherConfigError, BatcherError } from "effect-dynamic-batcher"
+import { Batcher, ResultCountMismatchError } from "effect-dynamic-batcher"
+import { Entity } from "effect/cluster"
 import type { Sharding } from "effect/cluster"
-import { Rpc } from "effect/rpc"
 import type { SqlError } from "effect/sql"
 import { BatcherUnavailableError } from "./BatcherUnavailableError.ts"
 import type { Stored } from "./CompletedRecords.ts"
 import { CompletedRecords } from "./CompletedRecords.ts"
+import { makeProtocol, type Request, type SubmitPayload } from "./internal/protocol.ts"
+import { unavailable } from "./internal/unavailable.ts"
 
 /**
  * The options of `make`: the schemas of a record, its result and the batch's
@@ -76,9 +76,10 @@ export interface BatcherEntity<
   readonly entity: Entity.Entity<Name, Protocol<RecS, ResS, ErrS>>
   /**
    * Registers the entity on the runner it is built on. A runner serves the
-   * keys whose shards it owns; client-only processes do not need it.
+   * keys whose shards it owns; client-only processes do not need it. Fails
+   * with `BatcherConfigError` when a batcher option is invalid.
    */
-  readonly layer: Layer.Layer<never, never, Sharding.Sharding | CompletedRecords | R>
+  readonly layer: Layer.Layer<never, BatcherConfigError, Sharding.Sharding | CompletedRecords | R>
   /** The mailbox capacity of each key's entity: the batcher's queue and what its batches hold. */
   readonly mailboxCapacity: number
 }
@@ -188,7 +189,7 @@ export const make = <
             (cause) => Effect.fail(new BatcherUnavailableError({ key, reason: "SqlError", cause }))
           )
         )
-    }).pipe(Effect.orDie)
+    }).pipe(Effect.orDie) // the options were validated when the layer was built
 
     // A record whose id is already running here waits for that run instead
     // of running again (a duplicate submit while the first is in flight).
@@ -222,11 +223,16 @@ export const make = <
     } as any)
   })
 
-  const layer = entity.toLayer(handlers as any, {
+  const register = entity.toLayer(handlers as any, {
     concurrency: "unbounded",
     mailboxCapacity,
     maxIdleTime
   }) as Layer.Layer<never, never, Sharding.Sharding | CompletedRecords | R>
+  // Invalid options fail the layer, once, instead of every key's entity at
+  // activation (where a failure would be retried as a defect): a batcher with
+  // the same options is started and shut down first.
+  const validate = Effect.scoped(Batcher.make({ ...tuning, name, process: () => Effect.succeed([]) }))
+  const layer = Layer.unwrap(Effect.as(validate, register))
   return { name, entity, layer, mailboxCapacity }
 }
 
@@ -349,62 +355,3 @@ export const client = <
         )
     }
   })
-
-// internals
-
-const clusterErrorTypeId = "~effect/cluster/ClusterError"
-
-// Defects raised by the transport when a runner goes away (the connection
-// breaks, the runner is unknown or unreachable); a defect of `process` is none
-// of these and stays a defect.
-const transportDefects = new Set(["SocketError", "RpcClientError", "RunnerUnavailable", "RunnerNotRegistered"])
-
-const reasonOf = (error: unknown): string | undefined => {
-  if (typeof error !== "object" || error === null || !("_tag" in error)) return undefined
-  const tag = (error as { readonly _tag: unknown })._tag
-  if (typeof tag !== "string") return undefined
-  return clusterErrorTypeId in error || transportDefects.has(tag) ? tag : undefined
-}
-
-/** Turns the cluster's own failures and transport defects into `BatcherUnavailableError`. */
-const unavailable = (key: string, cause: Cause.Cause<unknown>): Cause.Cause<unknown> => {
-  for (const reason of cause.reasons) {
-    const error = Cause.isFailReason(reason) ? reason.error : Cause.isDieReason(reason) ? reason.defect : undefined
-    const tag = reasonOf(error)
-    if (tag !== undefined) return Cause.fail(new BatcherUnavailableError({ key, reason: tag, cause: error }))
-  }
-  return cause
-}
-
-interface SubmitPayload<Rec> {
-  readonly id: string
-  readonly record: Rec
-  readonly cost?: number | undefined
-}
-
-interface Request<Rec> {
-  readonly payload: SubmitPayload<Rec>
-}
-
-// The storage de-duplicates persisted messages of one entity by this key.
-const primaryKey = (payload: { readonly id: string }): string => payload.id
-
-const makeProtocol = <RecS extends Schema.Top, ResS extends Schema.Top, ErrS extends Schema.Top>(
-  record: RecS,
-  result: ResS,
-  error: ErrS
-) => {
-  const payload = { id: Schema.String, record, cost: Schema.optional(Schema.Finite) }
-  const failure = Schema.Union([
-    error,
-    BatcherShutdownError,
-    InvalidCostError,
-    ResultCountMismatchError,
-    BatcherUnavailableError
-  ])
-  return [
-    Rpc.make("Submit", { payload, success: result, error: failure }),
-    Rpc.make("SubmitDurable", { payload, success: result, error: failure, primaryKey: primaryKey as any })
-      .annotate(ClusterSchema.Persisted, true)
-  ] as const
-}

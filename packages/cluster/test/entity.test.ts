@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
+import { BatcherConfigError } from "effect-dynamic-batcher"
 import { BatcherEntity, BatcherUnavailableError, CompletedRecords } from "effect-dynamic-batcher-cluster"
 import { TestRunner } from "effect/cluster"
 
@@ -151,5 +152,20 @@ describe("BatcherEntity on TestRunner", () => {
       assert.deepStrictEqual(yield* Fiber.join(submitted), records.map((x) => x * 2))
       yield* Fiber.join(closing)
       assert.strictEqual(seen.reduce((n, { batch }) => n + batch.length, 0), 40)
+    }))
+
+  it.live("an invalid batcher option fails the entity's layer with BatcherConfigError", () =>
+    Effect.gen(function*() {
+      const bad = BatcherEntity.make("Bad", {
+        record: Schema.Number,
+        result: Schema.Number,
+        maxBatchSize: 0,
+        process: (batch: ReadonlyArray<number>) => Effect.succeed(batch)
+      })
+      const error = yield* Effect.flip(
+        Layer.build(bad.layer.pipe(Layer.provide(Layer.mergeAll(TestRunner.layer, CompletedRecords.layerMemory()))))
+      )
+      assert.instanceOf(error, BatcherConfigError)
+      assert.strictEqual(error.option, "maxBatchSize")
     }))
 })
