@@ -160,10 +160,15 @@ export const layerSql = (
     CompletedRecords,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const table = sql(options?.table ?? "batcher_completed")
+      const tableName = options?.table ?? "batcher_completed"
+      const table = sql(tableName)
       const window = Duration.fromInputUnsafe(options?.window ?? defaultWindow)
       const windowSeconds = Duration.toSeconds(window)
-      yield* sql`CREATE TABLE IF NOT EXISTS ${table} (
+      // Runners start together: CREATE TABLE IF NOT EXISTS is not safe to run
+      // concurrently in PostgreSQL, so they take turns under an advisory lock.
+      yield* sql.withTransaction(Effect.andThen(
+        sql`SELECT pg_advisory_xact_lock(hashtext(${tableName}))`,
+        sql`CREATE TABLE IF NOT EXISTS ${table} (
         entity_type TEXT NOT NULL,
         entity_key TEXT NOT NULL,
         record_id TEXT NOT NULL,
@@ -171,6 +176,7 @@ export const layerSql = (
         completed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (entity_type, entity_key, record_id)
       )`
+      ))
       yield* sql`DELETE FROM ${table} WHERE completed_at < now() - make_interval(secs => ${windowSeconds})`.pipe(
         Effect.ignore,
         Effect.repeat(Schedule.spaced(Duration.divideUnsafe(window, 10))),
