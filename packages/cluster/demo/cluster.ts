@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly perKey: number
   /** Kill (SIGKILL) the runner hosting the most keys once this share of the records is done. */
   readonly killAt?: number | undefined
+  /** After this long every process is killed and the run fails: nothing outlives a stuck run. @default 140_000 */
+  readonly deadlineMs?: number | undefined
   /** Every JSON line a process prints, as it comes. */
   readonly onEvent?: ((event: Event) => void) | undefined
 }
@@ -106,6 +108,10 @@ export const runCluster = async (options: RunOptions): Promise<RunResult> => {
     return { child, exited, stderr }
   }
 
+  const deadline = setTimeout(() => {
+    for (const child of children) child.kill("SIGKILL")
+  }, options.deadlineMs ?? 140_000)
+
   try {
     const started = await Promise.all(Array.from({ length: options.runners }, async (_, i) => {
       const runner = `r${i + 1}`
@@ -161,6 +167,7 @@ export const runCluster = async (options: RunOptions): Promise<RunResult> => {
     )
     return { outcomes, processed, runners, producers, killed }
   } finally {
+    clearTimeout(deadline)
     await Promise.all(children.map(stop))
     rmSync(dir, { recursive: true, force: true })
   }

@@ -53,6 +53,7 @@ const main = async () => {
       keys,
       perKey,
       killAt: 0.4,
+      deadlineMs: 300_000,
       onEvent: print
     })
     const owners = (ok: boolean) => {
