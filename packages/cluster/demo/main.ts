@@ -1,13 +1,15 @@
 /**
  * `pnpm demo:cluster`: starts PostgreSQL, three runners and two producers on
  * 127.0.0.1, prints each runner's batches and the throughput, kills the
- * runner hosting the most keys halfway, and shows where its keys went.
- * Bounded: 2 producers x 6 keys x PER_KEY records (default 1,500).
+ * runner hosting the most keys once 40% of the records are done, and shows
+ * where its keys went.
+ * Bounded: 2 producers x 6 keys x PER_KEY records (default 1,000), and every
+ * process is killed after 300 s at the latest.
  */
 import { type Event, runCluster } from "./cluster.ts"
 import { startPostgres } from "./postgres.ts"
 
-const perKey = Number(process.env.PER_KEY ?? "1500")
+const perKey = Number(process.env.PER_KEY ?? "1000")
 const keys = ["model-a", "model-b", "model-c", "tenant-1", "tenant-2", "tenant-3"]
 const t0 = Date.now()
 const at = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`
