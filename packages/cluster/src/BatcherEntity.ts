@@ -16,7 +16,7 @@ import type { SqlError } from "effect/sql"
 import { BatcherUnavailableError } from "./BatcherUnavailableError.ts"
 import type { Stored } from "./CompletedRecords.ts"
 import { CompletedRecords } from "./CompletedRecords.ts"
-import { makeProtocol, type Request, type SubmitPayload } from "./internal/protocol.ts"
+import { type BulkRequest, makeProtocol, type Request, type SubmitPayload } from "./internal/protocol.ts"
 import { unavailable } from "./internal/unavailable.ts"
 
 /**
@@ -103,9 +103,11 @@ export type Protocol<RecS extends Schema.Top, ResS extends Schema.Top, ErrS exte
  * when the entity is passivated or its runner shuts down.
  *
  * Its handlers run with unbounded concurrency, so concurrent submits batch,
- * and its mailbox holds `maxQueueSize` records plus what the open, prefetched
+ * and its mailbox holds `maxQueueSize` messages plus what the open, prefetched
  * and processing batches hold; beyond that a submit fails at once with
- * `BatcherUnavailableError` (`reason: "MailboxFull"`).
+ * `BatcherUnavailableError` (`reason: "MailboxFull"`). A `submitAll` is one
+ * message: its records wait in the batcher's queue (`maxQueueSize`), which
+ * holds them back while it is full.
  *
  * **Example**
  * ```ts
@@ -217,9 +219,14 @@ export const make = <
         )
       })
 
+    const submitAll = (records: ReadonlyArray<SubmitPayload<RecS["Type"]>>) =>
+      Effect.forEach(records, submit, { concurrency: "unbounded" })
+
     return entity.of({
       Submit: (request: Request<RecS["Type"]>) => submit(request.payload),
-      SubmitDurable: (request: Request<RecS["Type"]>) => submit(request.payload)
+      SubmitDurable: (request: Request<RecS["Type"]>) => submit(request.payload),
+      SubmitAll: (request: BulkRequest<RecS["Type"]>) => submitAll(request.payload.records),
+      SubmitAllDurable: (request: BulkRequest<RecS["Type"]>) => submitAll(request.payload.records)
     } as any)
   })
 
@@ -266,11 +273,14 @@ export interface SubmitOptions {
  * @since 0.1.0
  */
 export interface SubmitAllOptions {
-  /** One id per record, in order; by default random UUIDs. */
+  /** One id per record, in order; a missing one is a random UUID. */
   readonly ids?: ReadonlyArray<string> | undefined
-  /** One cost per record, in order. */
+  /** One cost per record, in order; a missing one comes from the estimator. */
   readonly costs?: ReadonlyArray<number> | undefined
-  /** As in `SubmitOptions`. */
+  /**
+   * As in `SubmitOptions`: the records travel as one persisted message,
+   * keyed by their ids (the same ids sent again get the stored reply).
+   */
   readonly durable?: boolean | undefined
 }
 
@@ -288,8 +298,9 @@ export interface Client<Rec, Res, E> {
     options?: SubmitOptions
   ): Effect.Effect<Res, E | BatcherError | BatcherUnavailableError>
   /**
-   * Sends every record to the batcher of `key`, concurrently, so they share
-   * batches; returns their results in order, or the first failure.
+   * Sends every record to the batcher of `key` in one message (one RPC, not
+   * one per record), where they are submitted together and share batches;
+   * returns their results in order, or the first failure.
    */
   submitAll(
     key: string,
@@ -344,14 +355,21 @@ export const client = <
         Effect.catchCause((cause) => Effect.failCause(unavailable(key, cause)))
       ) as Result
     }
-    return {
-      submit,
-      submitAll: (key, records, options) =>
-        Effect.forEach(
-          Array.from(records),
-          (record, i) =>
-            submit(key, record, { id: options?.ids?.[i], cost: options?.costs?.[i], durable: options?.durable }),
-          { concurrency: "unbounded" }
-        )
+    const submitAll = (key: string, records: Iterable<RecS["Type"]>, options?: SubmitAllOptions) => {
+      const keyed: any = clientFor(key)
+      const payload = {
+        records: Array.from(records, (record, i) => ({
+          id: options?.ids?.[i] ?? crypto.randomUUID(),
+          record,
+          cost: options?.costs?.[i]
+        }))
+      }
+      const sent: Effect.Effect<Array<ResS["Type"]>, unknown> = options?.durable === true
+        ? keyed.SubmitAllDurable(payload)
+        : keyed.SubmitAll(payload)
+      return sent.pipe(
+        Effect.catchCause((cause) => Effect.failCause(unavailable(key, cause)))
+      ) as Effect.Effect<Array<ResS["Type"]>, ErrS["Type"] | BatcherError | BatcherUnavailableError>
     }
+    return { submit, submitAll }
   })
