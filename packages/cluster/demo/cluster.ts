@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly perKey: number
   /** Kill (SIGKILL) the runner hosting the most keys once this share of the records is done. */
   readonly killAt?: number | undefined
+  /** Extra environment of producer `i` (0-based), e.g. `{ CHUNK: "16" }` for submitAll of 16 records. */
+  readonly producerEnv?: ((i: number) => Record<string, string>) | undefined
   /** After this long every process is killed and the run fails: nothing outlives a stuck run. @default 140_000 */
   readonly deadlineMs?: number | undefined
   /** Every JSON line a process prints, as it comes. */
@@ -143,7 +145,8 @@ export const runCluster = async (options: RunOptions): Promise<RunResult> => {
         PRODUCER_NAME: producer,
         KEYS: options.keys.join(","),
         PER_KEY: String(options.perKey),
-        OUTCOMES_FILE: file
+        OUTCOMES_FILE: file,
+        ...options.producerEnv?.(i)
       }, (event) => {
         if (event.event === "progress") done.set(producer, event.done as number)
         if (event.event === "done") producers.push(event)

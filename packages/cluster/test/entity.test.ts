@@ -168,4 +168,16 @@ describe("BatcherEntity on TestRunner", () => {
       assert.instanceOf(error, BatcherConfigError)
       assert.strictEqual(error.option, "maxBatchSize")
     }))
+
+  it.live("a durable submitAll sent again with the same ids gets the stored results without running again", () =>
+    Effect.gen(function*() {
+      const seen: Array<Seen> = []
+      const [first, again] = yield* run(makeDoubler(seen), (client) =>
+        Effect.all([
+          client.submitAll("a", [1, 2, 3], { ids: ["x", "y", "z"], durable: true }),
+          client.submitAll("a", [1, 2, 3], { ids: ["x", "y", "z"], durable: true })
+        ]))
+      assert.deepStrictEqual([first, again], [[2, 4, 6], [2, 4, 6]])
+      assert.strictEqual(seen.reduce((n, { batch }) => n + batch.length, 0), 3)
+    }))
 })

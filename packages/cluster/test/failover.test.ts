@@ -6,7 +6,7 @@ import { runCluster } from "../demo/cluster.ts"
 // The runners use the shortened timings of demo/cluster.ts (a crashed
 // runner's shards move after ~5 s).
 
-describe("three runners, two producers, one runner killed (SIGKILL) mid-run", () => {
+describe("three runners, two producers (submit and submitAll), one runner killed (SIGKILL) mid-run", () => {
   it(
     "moves the killed runner's keys; durable submits all complete, none committed twice; non-durable ones complete or fail with BatcherUnavailableError",
     async () => {
@@ -17,7 +17,9 @@ describe("three runners, two producers, one runner killed (SIGKILL) mid-run", ()
         producers: 2,
         keys,
         perKey: 300,
-        killAt: 0.3
+        killAt: 0.3,
+        // p1 sends one submit per record, p2 submitAll of 16 records (one message each)
+        producerEnv: (i) => i === 1 ? { CHUNK: "16" } : {}
       })
       const { killed, outcomes, processed } = result
       assert.strictEqual(outcomes.length, 2 * keys.length * 300)
