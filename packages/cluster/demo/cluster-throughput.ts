@@ -6,28 +6,18 @@
  *
  *   DURABLE=none CHUNK=64 PER_KEY=3000 pnpm --filter effect-dynamic-batcher-cluster throughput:cluster
  */
-import { runCluster } from "./cluster.ts"
-import { startPostgres } from "./postgres.ts"
+import { runLocalCluster } from "./cluster.ts"
 
 const main = async () => {
-  const pg = await startPostgres()
-  try {
-    const result = await runCluster({
-      databaseUrl: pg.url,
-      runners: 3,
-      producers: 2,
-      keys: ["a", "b", "c", "d", "e", "f"],
-      perKey: Number(process.env.PER_KEY ?? "1000"),
-      deadlineMs: 300_000
-    })
-    for (const p of result.producers) {
-      console.log(`producer ${p.producer}: ${p.ok}/${p.total} ok in ${p.seconds} s = ${p.perSecond} records/s`)
-    }
-    for (const [runner, stats] of result.runners) {
-      console.log(`runner ${runner}: ${stats.batches} batches, ${stats.records} records, keys ${stats.keys}`)
-    }
-  } finally {
-    pg.stop()
+  const result = await runLocalCluster({
+    keys: ["a", "b", "c", "d", "e", "f"],
+    perKey: Number(process.env.PER_KEY ?? "1000")
+  })
+  for (const p of result.producers) {
+    console.log(`producer ${p.producer}: ${p.ok}/${p.total} ok in ${p.seconds} s = ${p.perSecond} records/s`)
+  }
+  for (const [runner, stats] of result.runners) {
+    console.log(`runner ${runner}: ${stats.batches} batches, ${stats.records} records, keys ${stats.keys}`)
   }
 }
 

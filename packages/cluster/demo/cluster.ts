@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { createProcessedTable } from "./entity.ts"
-import { freePort } from "./postgres.ts"
+import { freePort, startPostgres } from "./postgres.ts"
 import type { Outcome } from "./producer.ts"
 
 /**
@@ -182,6 +182,21 @@ export const runCluster = async (options: RunOptions): Promise<RunResult> => {
     const event = { event: "killed", runner: victim.runner, pid: victim.child.pid!, keys: keysOf(victim.runner) }
     options.onEvent?.(event)
     return event
+  }
+}
+
+/**
+ * The demo's cluster: a PostgreSQL server of its own, 3 runners and 2
+ * producers, at most 300 s; the server is stopped at the end.
+ */
+export const runLocalCluster = async (
+  options: Omit<RunOptions, "databaseUrl" | "runners" | "producers">
+): Promise<RunResult> => {
+  const pg = await startPostgres()
+  try {
+    return await runCluster({ runners: 3, producers: 2, deadlineMs: 300_000, ...options, databaseUrl: pg.url })
+  } finally {
+    pg.stop()
   }
 }
 

@@ -6,8 +6,7 @@
  * Bounded: 2 producers x 6 keys x PER_KEY records (default 1,000), and every
  * process is killed after 300 s at the latest.
  */
-import { type Event, runCluster } from "./cluster.ts"
-import { startPostgres } from "./postgres.ts"
+import { type Event, runLocalCluster } from "./cluster.ts"
 
 const perKey = Number(process.env.PER_KEY ?? "1000")
 const keys = ["model-a", "model-b", "model-c", "tenant-1", "tenant-2", "tenant-3"]
@@ -46,45 +45,26 @@ const print = (event: Event) => {
 
 const main = async () => {
   console.log(`starting PostgreSQL, 3 runners, 2 producers (${keys.length} keys x ${perKey} records each)`)
-  const pg = await startPostgres()
-  try {
-    const result = await runCluster({
-      databaseUrl: pg.url,
-      runners: 3,
-      producers: 2,
-      keys,
-      perKey,
-      killAt: 0.4,
-      deadlineMs: 300_000,
-      onEvent: print
-    })
-    const owners = (ok: boolean) => {
-      const byKey = new Map<string, Set<string>>()
-      for (const o of result.outcomes) {
-        if (o.outcome === "ok" && o.runner !== undefined && ok) {
-          byKey.set(o.key, (byKey.get(o.key) ?? new Set()).add(o.runner))
-        }
-      }
-      return byKey
-    }
-    console.log("\nwho ran each key (from the results):")
-    for (const [key, runners] of owners(true)) console.log(`  ${key}: ${[...runners].sort().join(", ")}`)
-    const durable = result.outcomes.filter((o) => o.durable)
-    const volatile = result.outcomes.filter((o) => !o.durable)
-    const counts = new Map<string, number>()
-    for (const row of result.processed) counts.set(row.record_id, (counts.get(row.record_id) ?? 0) + 1)
-    const twice = [...counts.values()].filter((n) => n > 1).length
-    console.log(`\ndurable:     ${durable.filter((o) => o.outcome === "ok").length}/${durable.length} completed`)
-    console.log(
-      `non-durable: ${volatile.filter((o) => o.outcome === "ok").length}/${volatile.length} completed, ${
-        volatile.filter((o) => o.outcome === "unavailable").length
-      } failed with BatcherUnavailableError`
-    )
-    console.log(`records committed twice: ${twice}`)
-    console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-  } finally {
-    pg.stop()
+  const result = await runLocalCluster({ keys, perKey, killAt: 0.4, onEvent: print })
+  console.log("\nwho ran each key (from the results):")
+  const byKey = new Map<string, Set<string>>()
+  for (const o of result.outcomes) {
+    if (o.runner !== undefined) byKey.set(o.key, (byKey.get(o.key) ?? new Set()).add(o.runner))
   }
+  for (const [key, runners] of byKey) console.log(`  ${key}: ${[...runners].sort().join(", ")}`)
+  const durable = result.outcomes.filter((o) => o.durable)
+  const volatile = result.outcomes.filter((o) => !o.durable)
+  const counts = new Map<string, number>()
+  for (const row of result.processed) counts.set(row.record_id, (counts.get(row.record_id) ?? 0) + 1)
+  const twice = [...counts.values()].filter((n) => n > 1).length
+  console.log(`\ndurable:     ${durable.filter((o) => o.outcome === "ok").length}/${durable.length} completed`)
+  console.log(
+    `non-durable: ${volatile.filter((o) => o.outcome === "ok").length}/${volatile.length} completed, ${
+      volatile.filter((o) => o.outcome === "unavailable").length
+    } failed with BatcherUnavailableError`
+  )
+  console.log(`records committed twice: ${twice}`)
+  console.log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 }
 
 main().catch((error) => {
