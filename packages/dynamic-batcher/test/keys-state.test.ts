@@ -16,7 +16,7 @@ const heldState = (batcher: unknown) => {
     lanes: engine.lanes.byKey.size,
     openLanes: engine.lanes.open.size,
     openRecords: engine.lanes.openRecords,
-    deadlines: engine.deadlines.size,
+    deadlines: engine.deadlines.isEmpty ? 0 : 1,
     queued: engine.queued
   }
 }

@@ -30,12 +30,12 @@ import { constVoid } from "effect/Function"
 import type { DeadlineExceededError } from "../BatcherError.ts"
 import { BatcherConfigError, BatcherShutdownError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
+import { Deadlines } from "./deadlines.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, EXPIRED, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import type { InFlight, Outcome, Slot } from "./executor.ts"
 import { deadlineError, Executor, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
-import { Heap } from "./heap.ts"
 import type { FillResult, Lane, Level } from "./lane.ts"
 import { Lanes } from "./lanes.ts"
 import type { Reconfigurable, Tuning } from "./options.ts"
@@ -92,8 +92,7 @@ export class Engine<Rec, Res, Err> {
   /** Where records wait and batches form, and the fair choice between keys. */
   private readonly lanes: Lanes<Entry<Rec, Res, Err>>
   /** Records with a deadline, and producers waiting for room with one, earliest first. */
-  private readonly deadlines = new Heap<Entry<Rec, Res, Err>>()
-  private readonly waiterDeadlines = new Heap<RoomWaiter<Rec, Res, Err>>()
+  private readonly deadlines = new Deadlines<Entry<Rec, Res, Err>, RoomWaiter<Rec, Res, Err>>()
   private readonly fillResult: FillResult = { full: false, left: 0, expired: 0 }
 
   /** Records in the lanes' queues (withdrawn ones until they leave them). */
@@ -203,8 +202,7 @@ export class Engine<Rec, Res, Err> {
     // transition completes before its signal (here: the waiter is queued first).
     const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: room, cancelled: false, admission }
     this.waiters.push(waiter)
-    const deadline = entries[room].deadline
-    if (deadline !== Number.POSITIVE_INFINITY) this.waiterDeadlines.push(waiter, deadline)
+    this.deadlines.trackWaiter(waiter)
     this.aggregatorSignal.notify()
     return waiter
   }
@@ -235,7 +233,7 @@ export class Engine<Rec, Res, Err> {
         entry.level = level
         entry.position = level.accepted
         if (entry.deadline !== Number.POSITIVE_INFINITY) {
-          this.deadlines.push(entry, entry.deadline)
+          this.deadlines.track(entry)
           if (entry.deadline < this.wakeAt) wake = true
         }
       }
@@ -326,19 +324,11 @@ export class Engine<Rec, Res, Err> {
 
   /** Expires every record and waiting producer whose deadline is `now` or earlier. */
   private expireDue(now: number): void {
-    const deadlines = this.deadlines
-    while (deadlines.size > 0 && deadlines.peekRank() <= now) {
-      const entry = deadlines.pop()
-      if (isPending(entry)) this.expire(entry, now)
-    }
-    const waiters = this.waiterDeadlines
-    while (waiters.size > 0 && waiters.peekRank() <= now) {
-      const waiter = waiters.pop()
-      if (waiter.cancelled || waiter.offset === waiter.entries.length) continue
+    this.deadlines.due(now, (entry) => this.expire(entry, now), (waiter) => {
+      // Its records already accepted expire on their own (same deadline); the rest never enter.
       waiter.cancelled = true
-      const first = waiter.entries[waiter.offset]
-      waiter.admission.onRejected(deadlineError(first, now))
-    }
+      waiter.admission.onRejected(deadlineError(waiter.entries[waiter.offset], now))
+    })
   }
 
   // ---------------------------------------------------------------------------
@@ -367,7 +357,7 @@ export class Engine<Rec, Res, Err> {
     // Until this step says when to wake next, any deadline is earlier.
     this.wakeAt = Number.NEGATIVE_INFINITY
     this.aggregatorSignal.clear()
-    if (this.deadlines.size > 0 || this.waiterDeadlines.size > 0) this.expireDue(now)
+    if (!this.deadlines.isEmpty) this.expireDue(now)
     const lanes = this.lanes
     if (!this.accepting && !this.shutdownSwept) {
       this.shutdownSwept = true
@@ -517,21 +507,13 @@ export class Engine<Rec, Res, Err> {
   /** What to wait for after a step: the next timeout or deadline, or a signal; or the end. */
   private nextWait(now: number): AggregatorNext {
     const deadlines = this.deadlines
-    // Records that reached process or left stay in the heap: drop them from its top, and
-    // rebuild it once they are most of it, so it never holds much more than the records waiting.
-    while (deadlines.size > 0 && !isPending(deadlines.peek())) deadlines.pop()
-    if (deadlines.size > 1024 && deadlines.size > 2 * this.counters.pending) deadlines.retain(isPending)
+    const pendingDeadlines = deadlines.hasPendingRecords(this.counters.pending)
     if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) {
       // Sealed records with a deadline may still wait for a slot: the loop keeps their deadlines.
-      if (deadlines.size === 0) return finished
+      if (!pendingDeadlines) return finished
     }
     let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
-    if (deadlines.size > 0) at = Math.min(at, deadlines.peekRank())
-    const waiters = this.waiterDeadlines
-    while (waiters.size > 0 && (waiters.peek().cancelled || waiters.peek().offset === waiters.peek().entries.length)) {
-      waiters.pop()
-    }
-    if (waiters.size > 0) at = Math.min(at, waiters.peekRank())
+    at = Math.min(at, deadlines.next())
     this.wakeAt = at
     if (at === Number.POSITIVE_INFINITY) return park
     return { _tag: "ParkUntil", millis: Math.max(0, at - now), at }
@@ -692,7 +674,6 @@ export class Engine<Rec, Res, Err> {
     }
     this.lanes.clear()
     this.deadlines.clear()
-    this.waiterDeadlines.clear()
     this.queued = 0
     this.telemetry.recordsSettled(settled, true)
     this.telemetry.sync(this.counters)

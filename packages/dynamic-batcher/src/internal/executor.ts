@@ -274,10 +274,10 @@ export class Executor<Rec, Res, Err> {
     if (batch.abandoned || !this.inFlight.delete(batch)) return undefined
     const size = batch.entries.length
     const counters = this.counters
-    if (this.inFlight.size === 0) {
-      counters.busyMs += now - this.busySince
-      this.idleSince = now
-    }
+    // Busy time is counted up to each settle, so a batcher whose slots never all idle still reports it.
+    counters.busyMs += now - this.busySince
+    this.busySince = now
+    if (this.inFlight.size === 0) this.idleSince = now
     counters.inFlight -= size
     counters.inFlightBatches--
     counters.batches++
