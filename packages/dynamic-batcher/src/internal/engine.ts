@@ -24,7 +24,7 @@
  * With a failure policy (`recovery.ts`), a record that runs again (a retry,
  * a bisected half) is QUEUED again: waiting for its retry's delay, or in a
  * batch at the front of the handoff; a record that finally fails may wait for
- * its dead letter to be reported, already DONE, before its producer hears.
+ * its dead letter to be reported, still IN_FLIGHT, before its producer hears.
  *
  * Shutdown (`beginShutdown`) stops intake and makes every open batch due;
  * `abandon` (a `shutdownTimeout` or a dead loop) fails whatever is left.

@@ -10,9 +10,9 @@
  * bisected half at once, a retry after its schedule's delay, which a fiber
  * of its own waits out (no slot waits for it). While it waits, a withdrawn
  * record is skipped and one whose deadline passes expires, its last failure
- * in the cause. A record that finally fails is DONE at once, and its
- * producer hears of it once `onDeadLetter` returned (one call at a time per
- * batch). The slots stay, even after shutdown sealed everything, until no
+ * in the cause. A record that finally fails stays IN_FLIGHT (EXPIRED, if it
+ * expired) until `onDeadLetter` returned (one call at a time per batch),
+ * then its producer hears of it. The slots stay, even after shutdown sealed everything, until no
  * retry waits and no dead letter is being reported (`Executor.held`).
  */
 import type { Context } from "effect"
@@ -239,8 +239,7 @@ export class Recovery<Rec, Res, Err> {
     for (const report of this.reports) {
       report.interrupt()
       for (let i = report.next; i < report.letters.length; i++) {
-        const letter = report.letters[i]
-        letter.entry.deliver(letter.exit)
+        deliverLetter(report.letters[i])
       }
       report.next = report.letters.length
     }
@@ -265,8 +264,8 @@ export class Recovery<Rec, Res, Err> {
       release(entry)
       return entry.deliver(exit)
     }
+    // Still IN_FLIGHT until its letter is reported: DONE would read as a success to a `Deferred`.
     letters.push({ entry, record: entry.record as Rec, exit, info })
-    release(entry)
   }
 
   /**
@@ -432,7 +431,7 @@ export class Recovery<Rec, Res, Err> {
         // Abandoned meanwhile: the letter was delivered then.
         if (!this.reports.has(report)) return Effect.void
         report.next++
-        letter.entry.deliver(letter.exit)
+        deliverLetter(letter)
         return loop
       })
     })
@@ -443,3 +442,9 @@ export class Recovery<Rec, Res, Err> {
 }
 
 const noop = (): void => {}
+
+/** Hands a dead-lettered record its failure (an expired one is already EXPIRED). */
+const deliverLetter = (letter: DeadLetter<any, any, any>): void => {
+  if (letter.entry.state !== EXPIRED) release(letter.entry)
+  letter.entry.deliver(letter.exit)
+}

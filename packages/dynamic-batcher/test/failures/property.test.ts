@@ -1,0 +1,137 @@
+/**
+ * Property tests of the failure policy under the TestClock: random batches,
+ * poison records (a permanent whole-batch failure), transient whole-batch
+ * failures, retries and bisection, with a dead-letter hook. Seeded (set
+ * PROPERTY_SEED to replay).
+ *
+ * Checked for every case: each record settles exactly once (nothing lost or
+ * duplicated); a poison record fails, with its own error; a record without
+ * poison only fails with a transient error, and never when no transient
+ * failure was injected; no record runs more often than (1 + retries) per
+ * bisection level it passes, (1 + retries)·(1 + ⌈log2 n⌉); without
+ * transient failures and retries, at most 1 + 2·⌈log2 n⌉ calls per poison
+ * record; `onDeadLetter` sees exactly the records that finally failed, once
+ * each, before their producer does; the stats add up.
+ */
+import { describe, it } from "@effect/vitest"
+import { Cause, Data, Deferred, Effect, Exit, Schedule } from "effect"
+import { Batcher } from "effect-dynamic-batcher"
+import type { BatcherError } from "effect-dynamic-batcher"
+import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
+
+const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203)
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 300)
+
+class Poisoned extends Data.TaggedError("Poisoned")<{ readonly status: 400 }> {}
+class Transient extends Data.TaggedError("Transient")<{ readonly status: 503 }> {}
+
+interface Case {
+  readonly size: number
+  readonly poison: ReadonlyArray<number>
+  readonly retries: number
+  /** Per process call (in order), whether it fails transiently first; cycled. */
+  readonly transient: ReadonlyArray<boolean>
+  readonly bisect: boolean
+}
+
+const caseArb: fc.Arbitrary<Case> = fc.integer({ min: 1, max: 24 }).chain((size) =>
+  fc.record({
+    size: fc.constant(size),
+    poison: fc.uniqueArray(fc.integer({ min: 0, max: size - 1 }), { maxLength: Math.min(size, 3) }),
+    retries: fc.integer({ min: 0, max: 2 }),
+    transient: fc.oneof(fc.constant([false]), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 })),
+    bisect: fc.boolean()
+  })
+)
+
+const log2Ceil = (n: number) => n <= 1 ? 0 : Math.ceil(Math.log2(n))
+
+const runCase = (spec: Case) =>
+  Effect.gen(function*() {
+    const problems: Array<string> = []
+    const runs = new Array<number>(spec.size).fill(0)
+    let calls = 0
+    const poison = new Set(spec.poison)
+    const letters = new Map<number, number>()
+    let deferreds: ReadonlyArray<Deferred.Deferred<number, Poisoned | Transient | BatcherError>> = []
+    const batcher = yield* Batcher.make({
+      process: (batch: ReadonlyArray<number>) =>
+        Effect.suspend((): Effect.Effect<Array<number>, Poisoned | Transient> => {
+          const transient = spec.transient[calls % spec.transient.length]
+          calls++
+          for (const n of batch) runs[n]++
+          if (transient) return Effect.fail(new Transient({ status: 503 }))
+          if (batch.some((n) => poison.has(n))) return Effect.fail(new Poisoned({ status: 400 }))
+          return Effect.succeed(batch.map((n) => n * 2))
+        }),
+      maxBatchSize: spec.size,
+      batchTimeout: 0,
+      retry: spec.retries === 0 ? undefined : {
+        schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: spec.retries })),
+        while: (error) => error.status === 503
+      },
+      onBatchFailure: spec.bisect ? "bisect" : "fail",
+      onDeadLetter: (record) =>
+        Effect.sync(() => {
+          letters.set(record, (letters.get(record) ?? 0) + 1)
+          const deferred = deferreds[record]
+          if (deferred !== undefined && Deferred.isDoneUnsafe(deferred)) {
+            problems.push(`${record}'s producer heard before its dead letter`)
+          }
+        })
+    })
+    deferreds = yield* batcher.offerAll(Array.from({ length: spec.size }, (_, i) => i))
+    for (let i = 0; i < 1000 && !deferreds.every(Deferred.isDoneUnsafe); i++) yield* TestClock.adjust("10 millis")
+    const exits = yield* Effect.forEach(deferreds, (d) => Effect.exit(Deferred.await(d)))
+    const injected = spec.transient.some((t) => t)
+    const perRecord = (1 + spec.retries) * (1 + (spec.bisect ? log2Ceil(spec.size) : 0))
+    let failed = 0
+    exits.forEach((exit, n) => {
+      if (runs[n] > perRecord) problems.push(`${n} ran ${runs[n]} times, more than ${perRecord}`)
+      if (Exit.isSuccess(exit)) {
+        if (exit.value !== n * 2) problems.push(`${n} got ${exit.value}`)
+        if (poison.has(n)) problems.push(`poison ${n} succeeded`)
+        if (letters.has(n)) problems.push(`${n} succeeded but was dead-lettered`)
+        return
+      }
+      failed++
+      if (letters.get(n) !== 1) problems.push(`${n} failed, dead-lettered ${letters.get(n) ?? 0} times`)
+      const error = Cause.squash(exit.cause)
+      if (!(error instanceof Poisoned || error instanceof Transient)) problems.push(`${n} failed with ${String(error)}`)
+      if (!poison.has(n) && !(error instanceof Transient) && spec.bisect) problems.push(`${n} failed for its neighbour`)
+      if (!poison.has(n) && !injected && spec.bisect) problems.push(`${n} failed without a fault`)
+    })
+    if (!injected && spec.retries === 0 && spec.bisect) {
+      const bound = 1 + 2 * log2Ceil(spec.size) * poison.size
+      if (calls > bound) {
+        problems.push(`${calls} process calls for ${poison.size} poison in ${spec.size}: bound ${bound}`)
+      }
+    }
+    yield* batcher.shutdown
+    const stats = yield* batcher.stats
+    if (stats.totalCompleted !== spec.size) problems.push(`totalCompleted ${stats.totalCompleted} != ${spec.size}`)
+    if (stats.totalFailed !== failed) problems.push(`totalFailed ${stats.totalFailed} != ${failed}`)
+    if (stats.totalBatches !== calls) problems.push(`totalBatches ${stats.totalBatches} != ${calls} calls`)
+    if (stats.queueSize !== 0 || stats.inFlightRecords !== 0) problems.push("records left over")
+    if (!spec.bisect && stats.totalSplits !== 0) problems.push("splits without bisect")
+    if (spec.retries === 0 && stats.totalRetries !== 0) problems.push("retries without retry")
+    if (calls !== 1 + stats.totalRetries + 2 * stats.totalSplits) {
+      problems.push(`${calls} calls != 1 + ${stats.totalRetries} retries + 2 × ${stats.totalSplits} splits`)
+    }
+    return problems
+  })
+
+describe("failure policy properties", () => {
+  it("outcomes, run counts, the bisection bound, dead letters and stats hold over random faults", async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (spec) => {
+        const problems = await Effect.runPromise(
+          runCase(spec).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+        )
+        if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
+      }),
+      { numRuns: RUNS, seed: SEED }
+    )
+  })
+})
