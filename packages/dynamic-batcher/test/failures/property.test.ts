@@ -14,8 +14,8 @@
  * each, before their producer does; the stats add up.
  */
 import { describe, it } from "@effect/vitest"
-import { Cause, Data, Deferred, Effect, Exit, Schedule } from "effect"
-import { Batcher } from "effect-dynamic-batcher"
+import { Cause, Data, Deferred, Effect, Exit, Fiber, Schedule } from "effect"
+import { Batcher, BatcherShutdownError, DeadlineExceededError } from "effect-dynamic-batcher"
 import type { BatcherError } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
@@ -122,7 +122,115 @@ const runCase = (spec: Case) =>
     return problems
   })
 
+interface LifeCase extends Case {
+  /** Per record: its timeout in milliseconds (0: none), and when its producer is interrupted (-1: never). */
+  readonly timeouts: ReadonlyArray<number>
+  readonly interrupts: ReadonlyArray<number>
+  readonly shutdownAt: number
+}
+
+const lifeArb: fc.Arbitrary<LifeCase> = caseArb.chain((spec) =>
+  fc.record({
+    timeouts: fc.array(fc.constantFrom(0, 0, 5, 15, 30), { minLength: spec.size, maxLength: spec.size }),
+    interrupts: fc.array(fc.constantFrom(-1, -1, -1, 0, 5, 10, 20), { minLength: spec.size, maxLength: spec.size }),
+    shutdownAt: fc.integer({ min: 0, max: 60 })
+  }).map((life) => ({ ...spec, ...life, bisect: true }))
+)
+
+/**
+ * The same batcher with deadlines, producers interrupted at random moments
+ * and a shutdown at a random moment: every record is withdrawn or settles
+ * once, its producer (if still there) hears after its dead letter, the dead
+ * letters are exactly the failed records, the run bound holds, and shutdown
+ * drains the retries.
+ */
+const runLife = (spec: LifeCase) =>
+  Effect.gen(function*() {
+    const problems: Array<string> = []
+    const runs = new Array<number>(spec.size).fill(0)
+    const heard = new Array<boolean>(spec.size).fill(false)
+    const letters = new Map<number, number>()
+    const poison = new Set(spec.poison)
+    let calls = 0
+    const batcher = yield* Batcher.make({
+      process: (batch: ReadonlyArray<number>) =>
+        Effect.suspend((): Effect.Effect<Array<number>, Poisoned | Transient> => {
+          const transient = spec.transient[calls % spec.transient.length]
+          calls++
+          for (const n of batch) runs[n]++
+          if (transient) return Effect.fail(new Transient({ status: 503 }))
+          if (batch.some((n) => poison.has(n))) return Effect.fail(new Poisoned({ status: 400 }))
+          return Effect.as(Effect.sleep("3 millis"), batch.map((n) => n * 2))
+        }),
+      maxBatchSize: 4,
+      batchTimeout: "2 millis",
+      maxConcurrentBatches: 2,
+      retry: spec.retries === 0 ? undefined : {
+        schedule: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: spec.retries })),
+        while: (error) => error.status === 503
+      },
+      onBatchFailure: "bisect",
+      onDeadLetter: (record) =>
+        Effect.sync(() => {
+          letters.set(record, (letters.get(record) ?? 0) + 1)
+          if (heard[record]) problems.push(`${record}'s producer heard before its dead letter`)
+        })
+    })
+    const fibers = yield* Effect.forEach(spec.timeouts, (timeout, n) =>
+      Effect.forkChild(
+        Effect.onExit(
+          batcher.submit(n, timeout === 0 ? undefined : { timeout }),
+          () => Effect.sync(() => (heard[n] = true))
+        )
+      ))
+    let shutdown: Fiber.Fiber<void> | undefined
+    for (let t = 0; t < 2000 && !(shutdown !== undefined && shutdown.pollUnsafe() !== undefined); t++) {
+      spec.interrupts.forEach((at, n) => {
+        if (at === t) fibers[n].interruptUnsafe()
+      })
+      if (t === spec.shutdownAt) shutdown = yield* Effect.forkChild(batcher.shutdown)
+      yield* TestClock.adjust("1 millis")
+    }
+    if (shutdown === undefined || shutdown.pollUnsafe() === undefined) return ["shutdown did not drain"]
+    const exits = yield* Effect.forEach(fibers, Fiber.await)
+    const stats = yield* batcher.stats
+    const perRecord = (1 + spec.retries) * (1 + log2Ceil(4))
+    exits.forEach((exit, n) => {
+      if (runs[n] > perRecord) problems.push(`${n} ran ${runs[n]} times, more than ${perRecord}`)
+      if (Exit.isSuccess(exit)) {
+        if (exit.value !== n * 2 || poison.has(n)) problems.push(`${n} got ${exit.value}`)
+        if (letters.has(n)) problems.push(`${n} succeeded but was dead-lettered`)
+      } else if (!Cause.hasInterrupts(exit.cause)) {
+        if (letters.get(n) !== 1) problems.push(`${n} failed, dead-lettered ${letters.get(n) ?? 0} times`)
+        const error = Cause.squash(exit.cause)
+        const expected = error instanceof Poisoned || error instanceof Transient ||
+          error instanceof DeadlineExceededError || error instanceof BatcherShutdownError
+        if (!expected) problems.push(`${n} failed with ${String(error)}`)
+        if (error instanceof Poisoned && !poison.has(n)) problems.push(`${n} failed for its neighbour`)
+      }
+    })
+    for (const [n, count] of letters) if (count !== 1) problems.push(`${n} dead-lettered ${count} times`)
+    const lettered = [...letters.values()].reduce((a, b) => a + b, 0)
+    // A submit refused by the shutdown fails before acceptance: not a dead letter, not in the stats.
+    if (lettered !== stats.totalFailed) problems.push(`${lettered} dead letters != totalFailed ${stats.totalFailed}`)
+    if (stats.totalCompleted + stats.totalWithdrawn !== stats.totalSubmitted) problems.push("records left over")
+    if (stats.queueSize !== 0 || stats.inFlightRecords !== 0) problems.push("records still queued or in flight")
+    return problems
+  })
+
 describe("failure policy properties", () => {
+  it("with deadlines, interruptions and shutdown, nothing is lost or duplicated and dead letters match the failures", async () => {
+    await fc.assert(
+      fc.asyncProperty(lifeArb, async (spec) => {
+        const problems = await Effect.runPromise(
+          runLife(spec).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+        )
+        if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
+      }),
+      { numRuns: RUNS, seed: SEED }
+    )
+  })
+
   it("outcomes, run counts, the bisection bound, dead letters and stats hold over random faults", async () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (spec) => {
