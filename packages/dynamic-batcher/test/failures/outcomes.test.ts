@@ -76,6 +76,19 @@ describe("processExits", () => {
     }))
 })
 
+describe("Options (types)", () => {
+  it("allow exactly one of process and processExits", () => {
+    const process = (batch: ReadonlyArray<number>) => Effect.succeed(batch)
+    const processExits = (batch: ReadonlyArray<number>) => Effect.succeed(batch.map(Exit.succeed))
+    const one: Array<Batcher.Options<number, number>> = [{ process }, { processExits }]
+    // @ts-expect-error: both
+    const both: Batcher.Options<number, number> = { process, processExits }
+    // @ts-expect-error: neither
+    const neither: Batcher.Options<number, number> = {}
+    assert.strictEqual([...one, both, neither].length, 4)
+  })
+})
+
 describe("processSettledFn (Promise API)", () => {
   it("each record resolves or rejects on its own", async () => {
     const batcher = new DynamicBatcher({
