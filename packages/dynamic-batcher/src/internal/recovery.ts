@@ -110,6 +110,20 @@ interface Waiting<Rec, Res, Err> {
   interrupt: () => void
 }
 
+/**
+ * The failure policy of one batcher, which the executor hands every settled
+ * batch to (`deliver`) and the engine every expired record (`expired`), and
+ * which gives back the work it holds when shutdown gives up (`abandon`).
+ *
+ * **Example**
+ *
+ * ```ts
+ * const policy = policyOf({ onBatchFailure: "bisect" })
+ * if (policy !== undefined && !(policy instanceof BatcherConfigError)) {
+ *   executor.recovery = new Recovery(policy, executor, counters, telemetry, () => engine.now(), context)
+ * }
+ * ```
+ */
 export class Recovery<Rec, Res, Err> {
   private readonly waiting = new Set<Waiting<Rec, Res, Err>>()
   private readonly reports = new Set<Report<Rec, Res, Err>>()

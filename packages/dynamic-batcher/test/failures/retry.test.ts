@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Fiber, Schedule } from "effect"
-import { Batcher, DeadlineExceededError } from "effect-dynamic-batcher"
+import { Batcher, BatcherConfigError, DeadlineExceededError } from "effect-dynamic-batcher"
 import type { BatchInfo } from "effect-dynamic-batcher/Batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import { TestClock } from "effect/testing"
@@ -172,6 +172,25 @@ describe("retry", () => {
     }))
 })
 
+describe("failure options", () => {
+  it.effect("invalid ones fail make with BatcherConfigError naming the option", () =>
+    Effect.gen(function*() {
+      const process = (batch: ReadonlyArray<number>) => Effect.succeed(batch)
+      for (
+        const [options, option] of [
+          [{ retry: { schedule: 5 } }, "retry"],
+          [{ retry: { schedule: Schedule.recurs(1), while: 5 } }, "retry.while"],
+          [{ onBatchFailure: "split" }, "onBatchFailure"],
+          [{ onDeadLetter: "log" }, "onDeadLetter"]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(Batcher.make({ process, ...(options as object) }))
+        assert.instanceOf(error, BatcherConfigError)
+        assert.strictEqual(error.option, option)
+      }
+    }))
+})
+
 describe("retry (Promise API)", () => {
   it("retries up to `retries` times, `while` choosing which errors", async () => {
     let calls = 0
@@ -189,6 +208,29 @@ describe("retry (Promise API)", () => {
     await batcher.stop()
     assert.strictEqual(calls, 3)
     assert.strictEqual(batcher.stats.totalRetries, 2)
+  })
+
+  it("retries: 0 never runs a batch again", async () => {
+    let calls = 0
+    const batcher = new DynamicBatcher({
+      processFn: async (): Promise<Array<number>> => {
+        calls++
+        throw new Error("down")
+      },
+      batchTimeout: 0,
+      retry: { retries: 0, delay: 1 }
+    })
+    await batcher.start()
+    await batcher.submit(1).catch(() => undefined)
+    await batcher.stop()
+    assert.strictEqual(calls, 1)
+  })
+
+  it("rejects an invalid retry with BatcherConfigError naming the field", () => {
+    assert.throws(
+      () => new DynamicBatcher({ processFn: async (b: Array<number>) => b, retry: { retries: -1, delay: 1 } }),
+      /retry\.retries/
+    )
   })
 
   it("gives up after `retries`", async () => {
