@@ -219,17 +219,21 @@ const runLife = (spec: LifeCase) =>
   })
 
 describe("failure policy properties", () => {
-  it("with deadlines, interruptions and shutdown, nothing is lost or duplicated and dead letters match the failures", async () => {
-    await fc.assert(
-      fc.asyncProperty(lifeArb, async (spec) => {
-        const problems = await Effect.runPromise(
-          runLife(spec).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
-        )
-        if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
-      }),
-      { numRuns: RUNS, seed: SEED }
-    )
-  })
+  it(
+    "with deadlines, interruptions and shutdown, nothing is lost or duplicated and dead letters match the failures",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(lifeArb, async (spec) => {
+          const problems = await Effect.runPromise(
+            runLife(spec).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+          )
+          if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
+        }),
+        { numRuns: RUNS, seed: SEED }
+      )
+    },
+    120_000
+  )
 
   it("outcomes, run counts, the bisection bound, dead letters and stats hold over random faults", async () => {
     await fc.assert(
@@ -241,5 +245,5 @@ describe("failure policy properties", () => {
       }),
       { numRuns: RUNS, seed: SEED }
     )
-  })
+  }, 120_000)
 })
