@@ -76,7 +76,7 @@ export const make = <Rec, Res, E = never, R = never>(
         engine.executor,
         engine.counters,
         telemetry,
-        () => engine.now(),
+        { now: () => engine.now(), watchDeadline: (entry) => engine.watchDeadline(entry) },
         context as Context.Context<never>
       )
     }

@@ -311,6 +311,16 @@ export class Engine<Rec, Res, Err> {
     entry.deliver(Exit.fail(deadlineError(entry, now)) as Exit.Exit<never, Err>)
   }
 
+  /**
+   * A record with a deadline is queued again (a retry, a bisected half): its
+   * deadline is watched again, as while it first waited.
+   */
+  watchDeadline(entry: Entry<Rec, Res, Err>): void {
+    if (entry.deadline === Number.POSITIVE_INFINITY) return
+    this.deadlines.push(entry, entry.deadline)
+    this.aggregatorSignal.notify()
+  }
+
   /** Expires every record and waiting producer whose deadline is `now` or earlier. */
   private expireDue(now: number): void {
     const deadlines = this.deadlines

@@ -120,7 +120,7 @@ interface Waiting<Rec, Res, Err> {
  * ```ts
  * const policy = policyOf({ onBatchFailure: "bisect" })
  * if (policy !== undefined && !(policy instanceof BatcherConfigError)) {
- *   executor.recovery = new Recovery(policy, executor, counters, telemetry, () => engine.now(), context)
+ *   executor.recovery = new Recovery(policy, executor, counters, telemetry, clock, context)
  * }
  * ```
  */
@@ -135,6 +135,7 @@ export class Recovery<Rec, Res, Err> {
   private readonly counters: Counters
   private readonly telemetry: Telemetry
   private readonly now: () => number
+  private readonly watchDeadline: (entry: Entry<Rec, Res, Err>) => void
   private readonly context: Context.Context<never>
 
   constructor(
@@ -142,14 +143,19 @@ export class Recovery<Rec, Res, Err> {
     executor: Executor<Rec, Res, Err>,
     counters: Counters,
     telemetry: Telemetry,
-    now: () => number,
+    clock: {
+      readonly now: () => number
+      /** Watches the deadline of a record back in the handoff, so it expires on time while it waits for a slot. */
+      readonly watchDeadline: (entry: Entry<Rec, Res, Err>) => void
+    },
     context: Context.Context<never>
   ) {
+    this.now = clock.now
+    this.watchDeadline = clock.watchDeadline
     this.policy = policy
     this.executor = executor
     this.counters = counters
     this.telemetry = telemetry
-    this.now = now
     this.context = context
     this.fork = Effect.runForkWith(context)
   }
@@ -215,7 +221,15 @@ export class Recovery<Rec, Res, Err> {
     this.telemetry.recordsSettled(succeeded, false)
     this.telemetry.recordsSettled(this.counters.failed - failedBefore, true)
     if (letters.length > 0) this.report(letters)
-    if (redo.length > 0) this.executor.redo(redo)
+    if (redo.length > 0) this.redo(redo)
+  }
+
+  /** Batches that run again go to the front of the handoff, their records' deadlines watched there. */
+  private redo(batches: ReadonlyArray<Sealed<Entry<Rec, Res, Err>>>): void {
+    for (const sealed of batches) {
+      for (const entry of sealed.entries) this.watchDeadline(entry)
+    }
+    this.executor.redo(batches)
   }
 
   /**
@@ -417,7 +431,7 @@ export class Recovery<Rec, Res, Err> {
     const sealed = waiting.sealed
     const live = sealed.entries.filter(isPending)
     if (live.length > 0) {
-      this.executor.redo([live.length === sealed.entries.length ? sealed : { ...sealed, entries: live }])
+      this.redo([live.length === sealed.entries.length ? sealed : { ...sealed, entries: live }])
     }
     this.executor.release()
   }

@@ -149,6 +149,35 @@ describe("retry", () => {
       assert.deepStrictEqual([stats.totalExpired, stats.totalFailed, stats.queueSize], [1, 1, 0])
     }))
 
+  it.effect("a retry waiting for a busy slot still expires at its deadline", () =>
+    Effect.gen(function*() {
+      let failedOnce = false
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          Effect.suspend(() => {
+            if (batch.includes(1) && !failedOnce) {
+              failedOnce = true
+              return Effect.andThen(Effect.sleep("5 millis"), Effect.fail(new Transient({ status: 503 })))
+            }
+            return Effect.as(Effect.sleep("1 second"), batch)
+          }),
+        batchTimeout: 0,
+        retry: { schedule: Schedule.spaced("10 millis") }
+      })
+      const first = yield* Effect.forkChild(Effect.flip(batcher.submit(1, { timeout: "100 millis" })))
+      yield* TestClock.adjust("1 millis")
+      // Submitted while 1 is in process: the aggregation step then forgets 1's deadline, as it does for records in process.
+      const busy = yield* Effect.forkChild(batcher.submit(2))
+      yield* TestClock.adjust("98 millis")
+      assert.isUndefined(first.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const exit = first.pollUnsafe()
+      // At its deadline, not once the slot is free (at 1 second).
+      assert.isTrue(exit !== undefined && Exit.isSuccess(exit) && exit.value instanceof DeadlineExceededError)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(busy), 2)
+    }))
+
   it.effect("a withdrawn record is dropped from the retry; shutdown waits for the retries", () =>
     Effect.gen(function*() {
       const { process, runs } = flaky(1)
