@@ -439,8 +439,14 @@ export type TokenBatcherOptions<Rec, Res> =
     readonly defaultTokenEstimate?: number | undefined
   }
   & (
-    | { readonly inferenceFn: ProcessFn<Rec, Res>; readonly processFn?: undefined }
-    | { readonly processFn: ProcessFn<Rec, Res>; readonly inferenceFn?: undefined }
+    | {
+      readonly inferenceFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly processFn?: undefined
+    }
+    | {
+      readonly processFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly inferenceFn?: undefined
+    }
   )
 
 /**
