@@ -47,24 +47,36 @@ const caseArb: fc.Arbitrary<Case> = fc.integer({ min: 1, max: 24 }).chain((size)
 
 const log2Ceil = (n: number) => n <= 1 ? 0 : Math.ceil(Math.log2(n))
 
+/**
+ * The `process` of a case: a call fails transiently when `spec.transient`
+ * says so, else any batch holding a poison record fails; otherwise it doubles
+ * each record, after `latency`. It counts the calls and each record's runs.
+ */
+const faultyProcess = (spec: Case, latency: number) => {
+  const poison = new Set(spec.poison)
+  const counts = { calls: 0, runs: new Array<number>(spec.size).fill(0) }
+  const process = (batch: ReadonlyArray<number>) =>
+    Effect.suspend((): Effect.Effect<Array<number>, Poisoned | Transient> => {
+      const transient = spec.transient[counts.calls % spec.transient.length]
+      counts.calls++
+      for (const n of batch) counts.runs[n]++
+      if (transient) return Effect.fail(new Transient({ status: 503 }))
+      if (batch.some((n) => poison.has(n))) return Effect.fail(new Poisoned({ status: 400 }))
+      const doubled = batch.map((n) => n * 2)
+      return latency === 0 ? Effect.succeed(doubled) : Effect.as(Effect.sleep(latency), doubled)
+    })
+  return { poison, counts, process }
+}
+
 const runCase = (spec: Case) =>
   Effect.gen(function*() {
     const problems: Array<string> = []
-    const runs = new Array<number>(spec.size).fill(0)
-    let calls = 0
-    const poison = new Set(spec.poison)
+    const { counts, poison, process } = faultyProcess(spec, 0)
+    const runs = counts.runs
     const letters = new Map<number, number>()
     let deferreds: ReadonlyArray<Deferred.Deferred<number, Poisoned | Transient | BatcherError>> = []
     const batcher = yield* Batcher.make({
-      process: (batch: ReadonlyArray<number>) =>
-        Effect.suspend((): Effect.Effect<Array<number>, Poisoned | Transient> => {
-          const transient = spec.transient[calls % spec.transient.length]
-          calls++
-          for (const n of batch) runs[n]++
-          if (transient) return Effect.fail(new Transient({ status: 503 }))
-          if (batch.some((n) => poison.has(n))) return Effect.fail(new Poisoned({ status: 400 }))
-          return Effect.succeed(batch.map((n) => n * 2))
-        }),
+      process,
       maxBatchSize: spec.size,
       batchTimeout: 0,
       retry: spec.retries === 0 ? undefined : {
@@ -102,6 +114,7 @@ const runCase = (spec: Case) =>
       if (!poison.has(n) && !(error instanceof Transient) && spec.bisect) problems.push(`${n} failed for its neighbour`)
       if (!poison.has(n) && !injected && spec.bisect) problems.push(`${n} failed without a fault`)
     })
+    const calls = counts.calls
     if (!injected && spec.retries === 0 && spec.bisect) {
       const bound = 1 + 2 * log2Ceil(spec.size) * poison.size
       if (calls > bound) {
@@ -147,21 +160,12 @@ const lifeArb: fc.Arbitrary<LifeCase> = caseArb.chain((spec) =>
 const runLife = (spec: LifeCase) =>
   Effect.gen(function*() {
     const problems: Array<string> = []
-    const runs = new Array<number>(spec.size).fill(0)
+    const { counts, poison, process } = faultyProcess(spec, 3)
+    const runs = counts.runs
     const heard = new Array<boolean>(spec.size).fill(false)
     const letters = new Map<number, number>()
-    const poison = new Set(spec.poison)
-    let calls = 0
     const batcher = yield* Batcher.make({
-      process: (batch: ReadonlyArray<number>) =>
-        Effect.suspend((): Effect.Effect<Array<number>, Poisoned | Transient> => {
-          const transient = spec.transient[calls % spec.transient.length]
-          calls++
-          for (const n of batch) runs[n]++
-          if (transient) return Effect.fail(new Transient({ status: 503 }))
-          if (batch.some((n) => poison.has(n))) return Effect.fail(new Poisoned({ status: 400 }))
-          return Effect.as(Effect.sleep("3 millis"), batch.map((n) => n * 2))
-        }),
+      process,
       maxBatchSize: 4,
       batchTimeout: "2 millis",
       maxConcurrentBatches: 2,
