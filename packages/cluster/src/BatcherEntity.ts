@@ -31,7 +31,7 @@ export interface Options<
   ResS extends Schema.Top,
   ErrS extends Schema.Top,
   R
-> extends Omit<Batcher.Options<RecS["Type"], ResS["Type"], ErrS["Type"], R>, "process" | "costEstimator" | "name"> {
+> extends Omit<Batcher.Tuning, "name"> {
   /** The schema a record crosses the network with. */
   readonly record: RecS
   /** The schema of one record's result. */

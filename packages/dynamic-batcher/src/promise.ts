@@ -19,10 +19,9 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Cause, Effect, Exit, Schema, Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Schedule, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
-import type { BatchInfo, CurrentTuning, Options, Reconfiguration, Scheduling } from "./Batcher.ts"
+import type { BatchInfo, CurrentTuning, Options, Reconfiguration, RetryPolicy, Scheduling } from "./Batcher.ts"
 import { BatcherConfigError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
@@ -34,6 +33,7 @@ import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
 import { checkRecordFunctions, knobsOf, validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy, Tuning } from "./internal/options.ts"
+import { policyOf } from "./internal/recovery.ts"
 import { keepShape } from "./internal/shapes.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
 
@@ -70,18 +70,77 @@ export class BatcherAlreadyRunningError extends Schema.TaggedError<BatcherAlread
 
 /**
  * The options of a `DynamicBatcher`: the same knobs, defaults and limits as
- * `Batcher.Options`, with `processFn` returning a Promise (or an array).
+ * `Batcher.Options`, with `processFn` returning a Promise (or an array), or
+ * `processSettledFn` returning one `PromiseSettledResult` per record
+ * (exactly one of the two).
  *
  * @category models
  * @since 0.1.0
  */
-export interface DynamicBatcherOptions<Rec, Res> {
+export type DynamicBatcherOptions<Rec, Res> =
+  & DynamicBatcherKnobs<Rec>
+  & (
+    | {
+      /**
+       * Processes one batch; must return one result per record, in order. A
+       * rejection (or a throw) rejects every record of the batch with that error.
+       * `info` gives the batch's key (`groupBy`), size, cost, attempt and split.
+       */
+      readonly processFn: (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+      readonly processSettledFn?: undefined
+    }
+    | {
+      readonly processFn?: undefined
+      /**
+       * Processes one batch and returns one outcome per record, in order, in
+       * the shape of `Promise.allSettled`: each record resolves or rejects on
+       * its own. A rejection (or a throw) of the whole call rejects every record.
+       */
+      readonly processSettledFn: (
+        batch: Array<Rec>,
+        info: BatchInfo
+      ) => PromiseLike<ReadonlyArray<PromiseSettledResult<Res>>> | ReadonlyArray<PromiseSettledResult<Res>>
+    }
+  )
+
+/**
+ * When a failed batch (or record, with `processSettledFn`) runs again: up to
+ * `retries` times, after `delay` milliseconds, multiplied by `factor` each
+ * time, at most `maxDelay`; only failures `while` accepts (default: all).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface PromiseRetry {
+  /** How many re-runs at most (an integer >= 0). */
+  readonly retries: number
+  /** Milliseconds (or a duration string) before the first re-run. */
+  readonly delay: number | Duration.Input
+  /** Each delay is the previous one times this. @default 1 */
+  readonly factor?: number | undefined
+  /** The longest delay (ms or a duration string). @default none */
+  readonly maxDelay?: number | Duration.Input | undefined
+  /** Which errors are worth a retry; one that throws counts as "no". @default every error */
+  readonly while?: ((error: unknown) => boolean) | undefined
+}
+
+/**
+ * The knobs of a `DynamicBatcher`, every one optional.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface DynamicBatcherKnobs<Rec> {
+  /** Re-runs failed batches (see `Batcher.Options.retry`). @default none */
+  readonly retry?: PromiseRetry | undefined
+  /** `"bisect"` isolates poison records (see `Batcher.Options.onBatchFailure`). @default "fail" */
+  readonly onBatchFailure?: "fail" | "bisect" | undefined
   /**
-   * Processes one batch; must return one result per record, in order. A
-   * rejection (or a throw) rejects every record of the batch with that error.
-   * `info` gives the batch's key (`groupBy`), size and cost.
+   * Called once for every record that finally fails, before its Promise
+   * rejects; what it throws or rejects with is logged and changes nothing.
+   * @default none
    */
-  readonly processFn: (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+  readonly onDeadLetter?: ((record: Rec, error: unknown, info: BatchInfo) => PromiseLike<void> | void) | undefined
   /** Estimates a record's cost when no `estimatedCost` is given. */
   readonly costEstimator?: ((record: Rec) => number) | undefined
   /** Batches per key: records with different keys never share a batch. @default none */
@@ -189,17 +248,31 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
 
   /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
   constructor(options: DynamicBatcherOptions<Rec, Res>, estimateMethods: ReadonlyArray<EstimateMethod> = costMethods) {
-    if (typeof options?.processFn !== "function") {
+    const { onDeadLetter, processFn, processSettledFn, retry, ...knobs } = options ?? {}
+    const fn = processFn ?? processSettledFn
+    if (typeof fn !== "function" || (processFn !== undefined && processSettledFn !== undefined)) {
       throw new BatcherConfigError({
-        option: "processFn",
-        expected: "a function (batch, info) => Promise of one result per record",
-        actual: options?.processFn
+        option: processFn === undefined && processSettledFn !== undefined ? "processSettledFn" : "processFn",
+        expected: "exactly one of processFn (one result per record) and processSettledFn " +
+          "(one PromiseSettledResult per record), a function (batch, info) => Promise",
+        actual: fn
       })
     }
-    const { processFn, ...knobs } = options
     const checked = checkRecordFunctions(knobs) ?? validateTuningUnsafe(knobs)
     if (checked instanceof BatcherConfigError) throw checked
-    this.options = { ...knobs, process: (batch, info) => runProcessFn(processFn, batch, info) }
+    const failures = {
+      retry: retry === undefined ? undefined : retryPolicy(retry),
+      onDeadLetter: onDeadLetter === undefined ? undefined : deadLetterOf(onDeadLetter)
+    }
+    this.options = processFn !== undefined
+      ? { ...knobs, ...failures, process: (batch, info) => runProcessFn(processFn, batch, info) }
+      : {
+        ...knobs,
+        ...failures,
+        processExits: (batch, info) => Effect.map(runProcessFn(processSettledFn!, batch, info), exitsOf)
+      }
+    const policy = policyOf(this.options)
+    if (policy instanceof BatcherConfigError) throw policy
     this.estimateMethods = estimateMethods
   }
 
@@ -356,7 +429,7 @@ export { Prompt } from "./TokenBatcher.ts"
  * @since 0.2.0
  */
 export type TokenBatcherOptions<Rec, Res> =
-  & Omit<DynamicBatcherOptions<Rec, Res>, "processFn">
+  & DynamicBatcherKnobs<Rec>
   & {
     /** The token budget of a batch: alias of `targetBatchCost`. @default 32_000 */
     readonly targetBatchTokens?: number | undefined
@@ -366,8 +439,14 @@ export type TokenBatcherOptions<Rec, Res> =
     readonly defaultTokenEstimate?: number | undefined
   }
   & (
-    | { readonly inferenceFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly processFn?: undefined }
-    | { readonly processFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly inferenceFn?: undefined }
+    | {
+      readonly inferenceFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly processFn?: undefined
+    }
+    | {
+      readonly processFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly inferenceFn?: undefined
+    }
   )
 
 /**
@@ -482,9 +561,12 @@ const schedulingOptions = (options: PromiseScheduling): Scheduling => ({
   timeout: options.timeout
 })
 
+/** The `processFn` of a `DynamicBatcher`. */
+type ProcessFn<Rec, Res> = (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+
 /** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
 const runProcessFn = <Rec, Res>(
-  processFn: DynamicBatcherOptions<Rec, Res>["processFn"],
+  processFn: ProcessFn<Rec, Res>,
   batch: ReadonlyArray<Rec>,
   info: BatchInfo
 ): Effect.Effect<ReadonlyArray<Res>, unknown> =>
@@ -499,6 +581,73 @@ const runProcessFn = <Rec, Res>(
       (results) => resume(Effect.succeed(results)),
       (error) => resume(Effect.fail(error))
     )
+  })
+
+/**
+ * `Promise.allSettled`'s shape as one `Exit` per record (anything else there
+ * is that record's defect, or, when not an array, the count check's).
+ */
+const exitsOf = <Res>(settled: ReadonlyArray<PromiseSettledResult<Res>>): ReadonlyArray<Exit.Exit<Res, unknown>> =>
+  Array.isArray(settled)
+    ? settled.map((result: PromiseSettledResult<Res> | undefined) =>
+      result?.status === "fulfilled"
+        ? Exit.succeed(result.value)
+        : result?.status === "rejected"
+        ? Exit.fail(result.reason)
+        : Exit.die(
+          new TypeError(`processSettledFn must return a PromiseSettledResult per record, got ${typeof result}`)
+        )
+    )
+    : settled as unknown as ReadonlyArray<Exit.Exit<Res, unknown>>
+
+/** The Promise API's retry in milliseconds, as the schedule of `Batcher.Options.retry`. */
+const retryPolicy = (retry: PromiseRetry): RetryPolicy<unknown> => {
+  const invalid = (option: string, expected: string, actual: unknown) =>
+    new BatcherConfigError({ option: `retry.${option}`, expected, actual })
+  if (typeof retry !== "object" || retry === null) {
+    throw new BatcherConfigError({
+      option: "retry",
+      expected: "{ retries, delay, factor?, maxDelay?, while? }",
+      actual: retry
+    })
+  }
+  if (!Number.isSafeInteger(retry.retries) || retry.retries < 0) {
+    throw invalid("retries", "an integer >= 0", retry.retries)
+  }
+  const delay = millisOf(retry.delay)
+  if (!(delay >= 0) || !Number.isFinite(delay)) {
+    throw invalid("delay", "a finite number of milliseconds >= 0", retry.delay)
+  }
+  const factor = retry.factor ?? 1
+  if (!(factor >= 1) || !Number.isFinite(factor)) throw invalid("factor", "a finite number >= 1", retry.factor)
+  const maxDelay = retry.maxDelay === undefined ? Number.POSITIVE_INFINITY : millisOf(retry.maxDelay)
+  if (!(maxDelay >= 0)) throw invalid("maxDelay", "a number of milliseconds >= 0", retry.maxDelay)
+  const schedule = Schedule.exponential(delay, factor).pipe(
+    Schedule.upTo({ times: retry.retries }),
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Math.min(Duration.toMillis(duration), maxDelay)))
+  )
+  return { schedule, while: retry.while }
+}
+
+const millisOf = (input: number | Duration.Input): number => {
+  if (typeof input === "number") return input
+  const duration = Duration.fromInput(input)
+  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+}
+
+/** The Promise API's `onDeadLetter`, its error the failure `Cause.squash` gives (what the record rejects with). */
+const deadLetterOf = <Rec>(
+  onDeadLetter: NonNullable<DynamicBatcherKnobs<Rec>["onDeadLetter"]>
+) =>
+(record: Rec, cause: Cause.Cause<unknown>, info: BatchInfo): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    let returned: PromiseLike<void> | void
+    try {
+      returned = onDeadLetter(record, Cause.squash(cause), info)
+    } catch (error) {
+      return resume(Effect.die(error))
+    }
+    Promise.resolve(returned).then(() => resume(Effect.void), (error) => resume(Effect.die(error)))
   })
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).

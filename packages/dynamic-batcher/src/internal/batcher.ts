@@ -3,11 +3,19 @@
  * interface: validates the options, wires the engine to its two fibers, and
  * turns each call into one engine transition.
  */
-import type { Scope, Stream } from "effect"
+import type { Context, Scope, Stream } from "effect"
 import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub } from "effect"
 import { constVoid } from "effect/Function"
 import * as Streams from "effect/Stream"
-import type { Batcher, CurrentTuning, Options, Reconfiguration, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
+import type {
+  Batcher,
+  BatchInfo,
+  CurrentTuning,
+  Options,
+  Reconfiguration,
+  SubmitAllOptions,
+  SubmitOptions
+} from "../Batcher.ts"
 import type { BatcherError } from "../BatcherError.ts"
 import { BatcherConfigError, InvalidCostError, InvalidSubmitError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
@@ -20,6 +28,7 @@ import { Slot } from "./executor.ts"
 import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
 import { checkRecordFunctions, defaults, knobsOf, validateTuning } from "./options.ts"
 import { keyOf, schedule, schedulingOf, unscheduled } from "./producer.ts"
+import { policyOf, Recovery } from "./recovery.ts"
 import { keepShape } from "./shapes.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
@@ -31,13 +40,17 @@ export const make = <Rec, Res, E = never, R = never>(
   estimateMethods: ReadonlyArray<EstimateMethod> = costMethods
 ): Effect.Effect<BatcherImpl<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
-    if (typeof options?.process !== "function") {
+    const process = options?.process ?? options?.processExits
+    if (typeof process !== "function" || (options.process !== undefined && options.processExits !== undefined)) {
       return yield* new BatcherConfigError({
-        option: "process",
-        expected: "a function (batch, info) => Effect of one result per record",
-        actual: options?.process
+        option: options?.process === undefined && options?.processExits !== undefined ? "processExits" : "process",
+        expected: "exactly one of process (one result per record) and processExits (one Exit per record), " +
+          "a function (batch, info) => Effect",
+        actual: options?.process ?? options?.processExits
       })
     }
+    const policy = policyOf<Rec, E | BatcherError>(options)
+    if (policy instanceof BatcherConfigError) return yield* policy
     const badFunction = checkRecordFunctions(options)
     if (badFunction !== undefined) return yield* badFunction
     const tuning = yield* validateTuning(options)
@@ -49,6 +62,16 @@ export const make = <Rec, Res, E = never, R = never>(
       telemetry
     )
     const context = yield* Effect.context<R>()
+    if (policy !== undefined) {
+      engine.executor.recovery = new Recovery(
+        policy,
+        engine.executor,
+        engine.counters,
+        telemetry,
+        { now: () => engine.now(), watchDeadline: (entry) => engine.watchDeadline(entry) },
+        context as Context.Context<never>
+      )
+    }
     const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
       Effect.onExit(loop, (exit) =>
         Effect.sync(() => {
@@ -78,14 +101,15 @@ export const make = <Rec, Res, E = never, R = never>(
         if (slots[index] !== undefined) continue
         const slot = new Slot(index)
         slots[index] = slot
-        const loop = supervise(slotLoop(engine, slot, options.process, tuning.name, publishStats)).pipe(
-          Effect.ensuring(Effect.suspend(() => {
-            engine.executor.slotLeft(slot)
-            if (slots[index] === slot) delete slots[index]
-            return engine.executor.handoffEnded && slots.every((s) => s === undefined) ? stopped : Effect.void
-          })),
-          Effect.provideContext(context)
-        )
+        const loop = supervise(slotLoop(engine, slot, process as Process<Rec, Res, E, R>, tuning.name, publishStats))
+          .pipe(
+            Effect.ensuring(Effect.suspend(() => {
+              engine.executor.slotLeft(slot)
+              if (slots[index] === slot) delete slots[index]
+              return engine.executor.handoffEnded && slots.every((s) => s === undefined) ? stopped : Effect.void
+            })),
+            Effect.provideContext(context)
+          )
         forks.push(Effect.map(Effect.forkDetach(loop, { startImmediately: true }), (fiber) => {
           slotFibers.add(fiber)
           fiber.addObserver(() => slotFibers.delete(fiber))
@@ -127,6 +151,9 @@ export const make = <Rec, Res, E = never, R = never>(
   })
 
 type Err<E> = E | BatcherError
+
+/** What a slot runs; with `processExits`, its "results" are one `Exit` per record, which `recovery.ts` reads. */
+type Process<Rec, Res, E, R> = (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>
 
 const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
 

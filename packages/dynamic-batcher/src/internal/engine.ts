@@ -16,10 +16,15 @@
  * | NEW       | its producer waits for room                           | admitted → QUEUED; cancelled, deadline |
  * | QUEUED    | a lane's queue, or a sealed batch in the handoff      | fill → OPEN; take → IN_FLIGHT          |
  * | OPEN      | a lane's open batch while the aggregation loop waits  | seal → QUEUED (in the handoff)         |
- * | IN_FLIGHT | inside `process`                                      | settle → DONE                          |
+ * | IN_FLIGHT | inside `process`                                      | settle → DONE; retry, bisect → QUEUED  |
  * | WITHDRAWN | its producer was interrupted before `process`         | (final; skipped where it lies)         |
  * | EXPIRED   | its deadline passed before `process`: it has failed   | (final; skipped where it lies)         |
  * | DONE      | its result was delivered                              | (final)                                |
+ *
+ * With a failure policy (`recovery.ts`), a record that runs again (a retry,
+ * a bisected half) is QUEUED again: waiting for its retry's delay, or in a
+ * batch at the front of the handoff; a record that finally fails may wait for
+ * its dead letter to be reported, still IN_FLIGHT, before its producer hears.
  *
  * Shutdown (`beginShutdown`) stops intake and makes every open batch due;
  * `abandon` (a `shutdownTimeout` or a dead loop) fails whatever is left.
@@ -315,11 +320,23 @@ export class Engine<Rec, Res, Err> {
     counters.completed++
     counters.failed++
     counters.expired++
+    this.telemetry.recordsSettled(1, true)
+    const recovery = this.executor.recovery
+    if (recovery !== undefined) return recovery.expired(entry, deadlineError(entry, now))
     entry.state = EXPIRED
     entry.record = undefined
     if (entry.span !== undefined) entry.span = undefined
-    this.telemetry.recordsSettled(1, true)
     entry.deliver(Exit.fail(deadlineError(entry, now)) as Exit.Exit<never, Err>)
+  }
+
+  /**
+   * A record with a deadline is queued again (a retry, a bisected half): its
+   * deadline is watched again, as while it first waited.
+   */
+  watchDeadline(entry: Entry<Rec, Res, Err>): void {
+    if (entry.deadline === Number.POSITIVE_INFINITY) return
+    this.deadlines.track(entry)
+    this.aggregatorSignal.notify()
   }
 
   /** Expires every record and waiting producer whose deadline is `now` or earlier. */
@@ -453,7 +470,14 @@ export class Engine<Rec, Res, Err> {
     } else {
       ;[batch, rest] = splitOpen(open, maxBatchSize, targetBatchCost)
     }
-    const sealed = { entries: batch, acceptedAt: lane.openAcceptedAt, key: lane.key }
+    const sealed = {
+      entries: batch,
+      acceptedAt: lane.openAcceptedAt,
+      key: lane.key,
+      attempt: 1,
+      split: 0,
+      lineage: undefined
+    }
     this.lanes.leftOpen(batch.length)
     if (rest === undefined) {
       this.lanes.closeOpen(lane)
@@ -563,7 +587,8 @@ export class Engine<Rec, Res, Err> {
   /** Whether `slot` must leave: fewer slots were configured, or the handoff ended with nothing left. */
   slotDone(slot: Slot): boolean {
     const executor = this.executor
-    return slot.index >= this.tuning.maxConcurrentBatches || (executor.handoffEnded && executor.handoff.size === 0)
+    return slot.index >= this.tuning.maxConcurrentBatches ||
+      (executor.handoffEnded && executor.handoff.size === 0 && executor.held === 0)
   }
 
   /**

@@ -3,7 +3,7 @@
  * of these states, and each transition happens synchronously inside one fiber
  * step, so a producer's interruption and the loops never disagree about it.
  */
-import type { Effect, Tracer } from "effect"
+import type { Cause, Effect, Tracer } from "effect"
 import { Deferred, Exit } from "effect"
 import { constVoid } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
@@ -79,6 +79,8 @@ export abstract class Entry<Rec, Res, Err> {
    */
   declare level: unknown
   declare position: number
+  /** Its last failure while it waits to run again (`retry`): part of the cause if its deadline passes meanwhile. */
+  declare failure: Cause.Cause<unknown> | undefined
   constructor(record: Rec, cost: number) {
     // Made accepted, so accepting needs no pass over the records: the engine
     // marks NEW those that must wait for room.
@@ -102,7 +104,8 @@ for (
     ["timeoutMillis", 0],
     ["key", undefined],
     ["level", undefined],
-    ["position", 0]
+    ["position", 0],
+    ["failure", undefined]
   ] as const
 ) Object.defineProperty(Entry.prototype, field, { value, writable: true })
 
