@@ -4,9 +4,8 @@
  * turns each call into one engine transition.
  */
 import type { Scope, Stream } from "effect"
-import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub, Queue } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, Option, Queue } from "effect"
 import { constVoid } from "effect/Function"
-import * as Streams from "effect/Stream"
 import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
 import type { BatcherError } from "../BatcherError.ts"
 import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
@@ -20,6 +19,7 @@ import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./ent
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
 import { defaults, validateTuning } from "./options.ts"
 import { keepShape } from "./shapes.ts"
+import { makeStatsFeed, StatsFeed } from "./statsFeed.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
 export const TypeId = "~effect-dynamic-batcher/Batcher" as const
@@ -53,14 +53,12 @@ export const make = <Rec, Res, E = never, R = never>(
         Effect.sync(() => {
           if (exit._tag === "Failure") engine.abandon(exit.cause)
         }))
-    const statsUpdates = yield* PubSub.sliding<BatchStats>(16)
-    const publishStats = () => {
-      if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
-    }
+    const statsFeed = yield* makeStatsFeed
+    const publishStats = () => statsFeed.publish(engine)
     // Announces the end to statsChanges subscribers and to whoever awaits the drain.
     const stopped = Effect.suspend(() => {
-      publishStats()
-      return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
+      statsFeed.end(engine)
+      return Deferred.succeed(engine.stopped, undefined)
     })
     // The loops are detached and stopped by the finalizer below, not by the scope's
     // fiber interruption: a graceful drain must let them finish, and a `process`
@@ -91,7 +89,7 @@ export const make = <Rec, Res, E = never, R = never>(
     const batcher = new BatcherImpl<Rec, Res, E>(
       engine,
       new CostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
-      statsUpdates,
+      statsFeed,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
           engine.beginShutdown()
@@ -119,14 +117,14 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   constructor(
     engine: Engine<Rec, Res, Err<E>>,
     costOf: CostOf<Rec>,
-    statsUpdates: PubSub.PubSub<BatchStats>,
+    statsFeed: StatsFeed,
     shutdown: Effect.Effect<void>
   ) {
     this.engine = engine
     this.costOf = costOf
     this.shutdown = shutdown
     this.stats = Effect.sync(() => engine.snapshot())
-    this.statsChanges = Streams.concat(Streams.fromEffect(this.stats), Streams.fromPubSub(statsUpdates))
+    this.statsChanges = statsFeed.changes(engine)
     this.isRunning = Effect.sync(() => engine.accepting)
   }
 
@@ -257,7 +255,7 @@ export const inertBatcher: BatcherImpl<unknown, unknown, unknown> = keepShape(
   new BatcherImpl<unknown, unknown, unknown>(
     inertEngine,
     new CostOf<unknown>(undefined, defaults.defaultCost, costMethods),
-    Effect.runSync(PubSub.sliding<BatchStats>(1)),
+    keepShape(Effect.runSync(makeStatsFeed)),
     Effect.void
   )
 )
