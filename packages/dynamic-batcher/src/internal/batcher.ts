@@ -15,7 +15,8 @@ import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
 import type { Sealed } from "./engine.ts"
 import { Engine, inertEngine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
-import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
+import type { OfferEntries } from "./entry.ts"
+import { EntryGroup, Group, GroupEntry, offerEntries, ResumeEntry } from "./entry.ts"
 import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
 import { defaults, validateTuning } from "./options.ts"
 import { keepShape } from "./shapes.ts"
@@ -24,10 +25,14 @@ import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
 export const TypeId = "~effect-dynamic-batcher/Batcher" as const
 
-/** Starts a batcher in the current scope; see `Batcher.make`. */
+/**
+ * Starts a batcher in the current scope; see `Batcher.make`. `offers` is
+ * the kind of entry an offer makes, chosen at load time (tests force the other).
+ */
 export const make = <Rec, Res, E = never, R = never>(
   options: Options<Rec, Res, E, R>,
-  estimateMethods: ReadonlyArray<EstimateMethod> = costMethods
+  estimateMethods: ReadonlyArray<EstimateMethod> = costMethods,
+  offers: OfferEntries = offerEntries
 ): Effect.Effect<BatcherImpl<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
     if (typeof options?.process !== "function") {
@@ -94,7 +99,8 @@ export const make = <Rec, Res, E = never, R = never>(
         Effect.suspend(() => {
           engine.beginShutdown()
           return inside.has(engine) ? Effect.void : awaitStopped
-        }))
+        })),
+      offers
     )
     yield* Effect.addFinalizer(() => batcher.shutdown)
     return batcher
@@ -112,14 +118,17 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly shutdown: Effect.Effect<void>
   readonly engine: Engine<Rec, Res, Err<E>>
   readonly costOf: CostOf<Rec>
+  private readonly offers: OfferEntries
   private readonly parentSpan = new ParentSpanReader()
 
   constructor(
     engine: Engine<Rec, Res, Err<E>>,
     costOf: CostOf<Rec>,
     statsFeed: StatsFeed,
-    shutdown: Effect.Effect<void>
+    shutdown: Effect.Effect<void>,
+    offers: OfferEntries = offerEntries
   ) {
+    this.offers = offers
     this.engine = engine
     this.costOf = costOf
     this.shutdown = shutdown
@@ -191,15 +200,17 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
     return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
       const engine = this.engine
-      // Each entry is the Deferred of its record: the entries are what the producer gets.
-      const made = this.entriesOf(listOf(records), options?.costs, makeDeferredEntry<Rec, Res, Err<E>>)
+      const offers = this.offers
+      const made = this.entriesOf(listOf(records), options?.costs, offers.make<Rec, Res, Err<E>>)
       if (!(made instanceof EntryGroup)) return resume(Effect.fail(made))
       const entries = made.entries
+      // Usually the entries themselves: each is the Deferred of its record.
+      const deferreds = offers.deferreds(entries)
       const waiter = engine.enqueue(made, {
-        onAdmitted: () => resume(Effect.succeed(entries)),
+        onAdmitted: () => resume(Effect.succeed(deferreds)),
         onRejected: (error) => resume(Effect.fail(error))
       })
-      if (waiter === undefined) return resume(Effect.succeed(entries))
+      if (waiter === undefined) return resume(Effect.succeed(deferreds))
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
@@ -247,8 +258,6 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 /** The records as an array, copied only when they are not one already. */
 export const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
   Array.isArray(records) ? records as ReadonlyArray<A> : Array.from(records)
-
-const makeDeferredEntry = <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost)
 
 /** A batcher that never runs, on the inert engine, kept for its hidden class (see `keepShape`). */
 export const inertBatcher: BatcherImpl<unknown, unknown, unknown> = keepShape(
