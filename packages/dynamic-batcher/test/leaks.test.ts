@@ -10,6 +10,7 @@ import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Scope, Stream } 
 import { Batcher } from "effect-dynamic-batcher"
 import { BatcherAlreadyRunningError, DynamicBatcher } from "effect-dynamic-batcher/promise"
 import async_hooks from "node:async_hooks"
+import { fileURLToPath } from "node:url"
 import v8 from "node:v8"
 import vm from "node:vm"
 
@@ -90,12 +91,23 @@ const makeResourceTracker = () => {
 const keepsEventLoopAlive = (type: string): boolean =>
   type === "Timeout" || (type !== "PROMISE" && /^[A-Z0-9_]+$/.test(type))
 
-/** Whether the resource being initialised was made by vitest: the first frame outside Node's own code. */
+/**
+ * Whether the resource being initialised was made by vitest: its creator, the
+ * first frame outside Node's own code and this file (the hook), is in a
+ * vitest module.
+ */
 const createdByTestRunner = (): boolean => {
-  const frames = new Error().stack!.split("\n").slice(1)
-  const creator = frames.find((frame) => !frame.includes("node:") && !frame.includes("(<anonymous>)"))
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 30
+  const stack = new Error().stack!
+  Error.stackTraceLimit = limit
+  const creator = stack.split("\n").slice(1).find((frame) =>
+    !frame.includes("node:") && !frame.includes("(<anonymous>)") && !frame.includes(thisFile)
+  )
   return creator !== undefined && /[\\/]vitest[\\/]dist[\\/]/.test(creator)
 }
+
+const thisFile = fileURLToPath(import.meta.url)
 
 const RECORDS = 100_000
 
