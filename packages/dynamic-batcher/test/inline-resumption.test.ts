@@ -13,8 +13,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Fiber } from "effect"
 import { Effect, Exit, Scope } from "effect"
-import type { Scheduler } from "effect/Scheduler"
 import { Batcher } from "effect-dynamic-batcher"
+import type { Scheduler } from "effect/Scheduler"
 
 /** A scheduler whose tasks run only when `runNext` is called, counting every one. */
 const makeManualScheduler = () => {
