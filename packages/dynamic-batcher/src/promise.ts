@@ -23,7 +23,8 @@ import type { Duration } from "effect"
 import { Cause, Effect, Exit, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
 import type { Options } from "./Batcher.ts"
-import { BatcherConfigError } from "./BatcherError.ts"
+import type { BatcherShutdownError } from "./BatcherError.ts"
+import { BatcherConfigError, countOf, ResultCountMismatchError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
@@ -132,6 +133,8 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   private readonly options: Options<Rec, Res, unknown>
   private running: Running<Rec, Res> | undefined
   private lastStats: BatchStats = emptyStats
+  /** Whether `stop` was called since the last `start`: a submit then says so. */
+  private stopped = false
 
   /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
   constructor(options: DynamicBatcherOptions<Rec, Res>) {
@@ -167,6 +170,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     const started = Effect.runSyncExit(Scope.provide(internal.make(this.options), scope))
     if (Exit.isFailure(started)) return Promise.reject(Cause.squash(started.cause))
     this.running = { batcher: started.value, engine: started.value.engine, scope }
+    this.stopped = false
     return Promise.resolve()
   }
 
@@ -177,6 +181,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   stop(): Promise<void> {
     const running = this.running
     if (running === undefined) return Promise.resolve()
+    this.stopped = true
     running.engine.beginShutdown()
     return Effect.runPromise(Scope.close(running.scope, Exit.void)).then(() => {
       if (this.running === running) {
@@ -197,7 +202,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    */
   submit(record: Rec, options?: { readonly estimatedCost?: number | undefined }): Promise<Res> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const cost = running.batcher.costOf.of(record, options?.estimatedCost)
     if (typeof cost !== "number") return Promise.reject(cost)
     const engine = running.engine
@@ -233,7 +238,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     options?: { readonly estimatedCosts?: ReadonlyArray<number> | undefined }
   ): Promise<Array<Promise<Res>>> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const list = internal.listOf(records)
     const results = new Array<Promise<Res>>(list.length)
     const entries = running.batcher.entriesOf(list, options?.estimatedCosts, (record, cost, index) => {
@@ -250,6 +255,16 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
       const waiter = running.engine.enqueue(entries, { onAdmitted: () => resolve(results), onRejected: reject })
       if (waiter === undefined) resolve(results)
     })
+  }
+
+  /** Why a submit is refused: never started, stopping, or stopped. */
+  private notRunning(): BatcherShutdownError {
+    if (this.running !== undefined) return shutdownError("the batcher is stopping and accepts no more records")
+    return shutdownError(
+      this.stopped
+        ? "the batcher was stopped: call start() to run it again"
+        : "the batcher is not running: call start() first"
+    )
   }
 }
 
@@ -292,9 +307,11 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
 
 const emptyStats = snapshotOf(new Counters())
 
-const notRunning = () => shutdownError("the batcher is not running: call start() first")
-
-/** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
+/**
+ * Runs the user's `processFn` as an Effect; a throw or a rejection fails the
+ * batch with that error. Its results are checked here, so that the errors name
+ * `processFn` (the engine's own checks name `process`).
+ */
 const runProcessFn = <Rec, Res>(
   processFn: DynamicBatcherOptions<Rec, Res>["processFn"],
   batch: ReadonlyArray<Rec>
@@ -307,10 +324,20 @@ const runProcessFn = <Rec, Res>(
       return resume(Effect.fail(error))
     }
     Promise.resolve(returned).then(
-      (results) => resume(Effect.succeed(results)),
+      (results) => resume(checkResults(results, batch.length)),
       (error) => resume(Effect.fail(error))
     )
   })
+
+const checkResults = <Res>(results: ReadonlyArray<Res>, size: number): Effect.Effect<ReadonlyArray<Res>, unknown> => {
+  if (!Array.isArray(results)) {
+    const got = results === null ? "null" : typeof results
+    return Effect.die(new TypeError(`processFn must return an array of ${countOf(size, "result")}, got ${got}`))
+  }
+  return results.length === size
+    ? Effect.succeed(results)
+    : Effect.fail(new ResultCountMismatchError({ expected: size, actual: results.length, option: "processFn" }))
+}
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new DynamicBatcher<unknown, unknown>({ processFn: () => Promise.resolve([]) }))

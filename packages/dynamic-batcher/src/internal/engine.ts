@@ -14,7 +14,7 @@
 import type { Tracer } from "effect"
 import { Cause, Clock, Context, Deferred, Effect, Exit, Queue } from "effect"
 import { constVoid } from "effect/Function"
-import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
+import { BatcherShutdownError, countOf, ResultCountMismatchError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
@@ -640,7 +640,7 @@ export class Engine<Rec, Res, Err> {
       outcome = Exit.failCause(exit.cause)
     } else if (!Array.isArray(exit.value)) {
       outcome = Exit.die(
-        new TypeError(`process must return an array of ${size} results, got ${describe(exit.value)}`)
+        new TypeError(`process must return an array of ${countOf(size, "result")}, got ${describe(exit.value)}`)
       )
     } else if (exit.value.length !== size) {
       outcome = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
