@@ -8,7 +8,7 @@ import { Cause, Clock, Deferred, Effect, Fiber, Option, Queue } from "effect"
 import { constVoid } from "effect/Function"
 import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
 import type { BatcherError } from "../BatcherError.ts"
-import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
+import { BatcherConfigError, countOf, InvalidCostError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EstimateMethod } from "./cost.ts"
 import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
@@ -75,8 +75,8 @@ export const make = <Rec, Res, E = never, R = never>(
       Effect.ensuring(supervise(processingLoop(engine, options.process, tuning.name, publishStats)), stopped),
       { startImmediately: true }
     )
-    const drained = Deferred.await(engine.stopped)
     const timeoutMs = tuning.shutdownTimeoutMs
+    const drained = warnWhenSlow(Deferred.await(engine.stopped), engine, tuning.name, timeoutMs)
     const awaitStopped = timeoutMs === undefined ? drained : Effect.flatMap(
       Effect.timeoutOption(drained, timeoutMs),
       Option.match({
@@ -107,6 +107,44 @@ export const make = <Rec, Res, E = never, R = never>(
   })
 
 type Err<E> = E | BatcherError
+
+/** How long a shutdown waits for `process` before it logs a warning. */
+const slowShutdownMs = 10_000
+
+/**
+ * `drained`, logging a warning (`Effect.logWarning`) once it has waited
+ * `slowShutdownMs`: how many records are still in `process` and waiting, and
+ * what `shutdownTimeout` does about them. A `process` that never returns
+ * would otherwise hang the shutdown without a word.
+ */
+const warnWhenSlow = (
+  drained: Effect.Effect<void>,
+  engine: Engine<any, any, any>,
+  name: string,
+  timeoutMs: number | undefined
+): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.timeoutOption(drained, slowShutdownMs),
+    Option.match({
+      onSome: () => Effect.void,
+      onNone: () =>
+        Effect.andThen(
+          Effect.suspend(() => {
+            const { inFlight, pending } = engine.counters
+            const waiting = pending > 0 ? `, ${countOf(pending, "record")} waiting behind them` : ""
+            const bound = timeoutMs === undefined
+              ? "shutdownTimeout is not set, so it waits as long as process runs: set it to bound the wait"
+              : `shutdownTimeout fails them after ${timeoutMs} ms`
+            return Effect.logWarning(
+              `Batcher "${name}": shutdown has waited ${slowShutdownMs / 1000} s for ${
+                countOf(inFlight, "record")
+              } still in process${waiting}; ${bound}`
+            )
+          }),
+          drained
+        )
+    })
+  )
 
 const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
 
