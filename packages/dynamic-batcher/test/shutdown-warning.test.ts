@@ -5,6 +5,7 @@
  * same scope, so it logs the same warning (through the default logger).
  */
 import { assert, describe, it } from "@effect/vitest"
+import type { Duration } from "effect"
 import { Effect, Exit, Fiber, Logger, Scope } from "effect"
 import { Batcher, BatcherShutdownError } from "effect-dynamic-batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
@@ -53,7 +54,7 @@ describe("a slow shutdown", () => {
 
   it.effect("says what shutdownTimeout will do when it is longer than 10 s, and nothing when it is shorter", () =>
     Effect.gen(function*() {
-      const run = (shutdownTimeout: string) =>
+      const run = (shutdownTimeout: Duration.Input) =>
         Effect.gen(function*() {
           const log = makeLogCollector()
           const scope = yield* Scope.make()
