@@ -61,7 +61,7 @@ export const make = <Rec, Res, E = never, R = never>(
     const statsFeed = yield* makeStatsFeed
     const publishStats = () => statsFeed.publish(engine)
     // Announces the end to statsChanges subscribers and to whoever awaits the drain.
-    const stopped = Effect.suspend(() => {
+    const stopped: Effect.Effect<void> = Effect.suspend(() => {
       statsFeed.end(engine)
       return Deferred.succeed(engine.stopped, undefined)
     })
