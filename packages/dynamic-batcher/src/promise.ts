@@ -22,7 +22,8 @@
 import { Cause, Duration, Effect, Exit, Schedule, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
 import type { BatchInfo, CurrentTuning, Options, Reconfiguration, RetryPolicy, Scheduling } from "./Batcher.ts"
-import { BatcherConfigError } from "./BatcherError.ts"
+import type { BatcherShutdownError } from "./BatcherError.ts"
+import { BatcherConfigError, countOf, ResultCountMismatchError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
@@ -245,6 +246,8 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   private readonly estimateMethods: ReadonlyArray<EstimateMethod>
   private running: Running<Rec, Res> | undefined
   private lastStats: BatchStats = emptyStats
+  /** Whether `stop` was called since the last `start`: a submit then says so. */
+  private stopped = false
 
   /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
   constructor(options: DynamicBatcherOptions<Rec, Res>, estimateMethods: ReadonlyArray<EstimateMethod> = costMethods) {
@@ -318,6 +321,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     const started = Effect.runSyncExit(Scope.provide(internal.make(this.options, this.estimateMethods), scope))
     if (Exit.isFailure(started)) return Promise.reject(Cause.squash(started.cause))
     this.running = { batcher: started.value, engine: started.value.engine, scope }
+    this.stopped = false
     return Promise.resolve()
   }
 
@@ -328,6 +332,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   stop(): Promise<void> {
     const running = this.running
     if (running === undefined) return Promise.resolve()
+    this.stopped = true
     running.engine.beginShutdown()
     return Effect.runPromise(Scope.close(running.scope, Exit.void)).then(() => {
       if (this.running === running) {
@@ -348,7 +353,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    */
   submit(record: Rec, options?: PromiseSubmitOptions): Promise<Res> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const batcher = running.batcher
     const cost = batcher.costOf.of(record, options?.estimatedCost)
     if (typeof cost !== "number") return Promise.reject(cost)
@@ -387,7 +392,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    */
   submitBatch(records: Iterable<Rec>, options?: PromiseSubmitBatchOptions): Promise<Array<Promise<Res>>> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const list = internal.listOf(records)
     const results = new Array<Promise<Res>>(list.length)
     const scheduling = options === undefined ? undefined : {
@@ -408,6 +413,16 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
       const waiter = running.engine.enqueue(entries, { onAdmitted: () => resolve(results), onRejected: reject })
       if (waiter === undefined) resolve(results)
     })
+  }
+
+  /** Why a submit is refused: never started, stopping, or stopped. */
+  private notRunning(): BatcherShutdownError {
+    if (this.running !== undefined) return shutdownError("the batcher is stopping and accepts no more records")
+    return shutdownError(
+      this.stopped
+        ? "the batcher was stopped: call start() to run it again"
+        : "the batcher is not running: call start() first"
+    )
   }
 }
 
@@ -553,8 +568,6 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
 
 const emptyStats = snapshotOf(new Counters())
 
-const notRunning = () => shutdownError("the batcher is not running: call start() first")
-
 /** The scheduling options of a Promise call, as the Effect front takes them (`timeout`: milliseconds or a duration). */
 const schedulingOptions = (options: PromiseScheduling): Scheduling => ({
   priority: options.priority,
@@ -564,7 +577,11 @@ const schedulingOptions = (options: PromiseScheduling): Scheduling => ({
 /** The `processFn` of a `DynamicBatcher`. */
 type ProcessFn<Rec, Res> = (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
 
-/** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
+/**
+ * Runs the user's `processFn` as an Effect; a throw or a rejection fails the
+ * batch with that error. Its results are checked here, so that the errors name
+ * `processFn` (the engine's own checks name `process`).
+ */
 const runProcessFn = <Rec, Res>(
   processFn: ProcessFn<Rec, Res>,
   batch: ReadonlyArray<Rec>,
@@ -578,7 +595,7 @@ const runProcessFn = <Rec, Res>(
       return resume(Effect.fail(error))
     }
     Promise.resolve(returned).then(
-      (results) => resume(Effect.succeed(results)),
+      (results) => resume(checkResults(results, batch.length)),
       (error) => resume(Effect.fail(error))
     )
   })
@@ -649,6 +666,16 @@ const deadLetterOf = <Rec>(
     }
     Promise.resolve(returned).then(() => resume(Effect.void), (error) => resume(Effect.die(error)))
   })
+
+const checkResults = <Res>(results: ReadonlyArray<Res>, size: number): Effect.Effect<ReadonlyArray<Res>, unknown> => {
+  if (!Array.isArray(results)) {
+    const got = results === null ? "null" : typeof results
+    return Effect.die(new TypeError(`processFn must return an array of ${countOf(size, "result")}, got ${got}`))
+  }
+  return results.length === size
+    ? Effect.succeed(results)
+    : Effect.fail(new ResultCountMismatchError({ expected: size, actual: results.length, option: "processFn" }))
+}
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new DynamicBatcher<unknown, unknown>({ processFn: () => Promise.resolve([]) }))
