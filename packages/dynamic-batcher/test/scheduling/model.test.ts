@@ -109,7 +109,10 @@ const callArb: fc.Arbitrary<CallSpec> = fc.record({
   opsBudget: fc.constantFrom(2048, 2048, 5, 40),
   interrupt: fc.oneof(
     { weight: 6, arbitrary: fc.constant(undefined) },
-    { weight: 1, arbitrary: fc.record({ after: fc.integer({ min: 0, max: 30 }), turns: fc.integer({ min: 0, max: 8 }) }) }
+    {
+      weight: 1,
+      arbitrary: fc.record({ after: fc.integer({ min: 0, max: 30 }), turns: fc.integer({ min: 0, max: 8 }) })
+    }
   )
 })
 
@@ -312,7 +315,9 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           at
         })
         if (active >= allowedSlots) {
-          problem(`t=${at}: batch ${index} started with ${active} batches in process (maxConcurrentBatches ${allowedSlots})`)
+          problem(
+            `t=${at}: batch ${index} started with ${active} batches in process (maxConcurrentBatches ${allowedSlots})`
+          )
         }
         active++
         inFlightRecords += batch.length
@@ -383,14 +388,18 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           case "offerAll": {
             const exit = yield* Effect.exit(b.offerAll(call.recs, options))
             yield* done(exit)
-            if (Exit.isSuccess(exit)) yield* watch(exit.value)
+            if (Exit.isSuccess(exit)) {
+              yield* watch(exit.value)
+            }
             return
           }
         }
       })
     for (const call of run.calls) {
       const body = call.spec.at === 0 ? callOf(call) : Effect.andThen(Effect.sleep(call.spec.at), callOf(call))
-      call.fiber = yield* Effect.forkChild(Effect.provideService(body, Scheduler.MaxOpsBeforeYield, call.spec.opsBudget))
+      call.fiber = yield* Effect.forkChild(
+        Effect.provideService(body, Scheduler.MaxOpsBeforeYield, call.spec.opsBudget)
+      )
     }
 
     const reconfigure = (patch: Partial<Knobs>, now: number) =>
@@ -406,7 +415,9 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
         }
         if (Exit.isSuccess(exit)) {
           knobs = merged
-          if ("maxQueueDelay" in patch) run.queueDelayChanged = true
+          if ("maxQueueDelay" in patch) {
+            run.queueDelayChanged = true
+          }
           run.seen.maxBatchSize = Math.max(run.seen.maxBatchSize, knobs.maxBatchSize)
           run.seen.targetBatchCost = Math.max(run.seen.targetBatchCost, knobs.targetBatchCost)
           run.seen.maxConcurrentBatches = Math.max(run.seen.maxConcurrentBatches, knobs.maxConcurrentBatches)
@@ -415,7 +426,11 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
         const tuning = yield* b.tuning
         for (const name of knobNames) {
           if (tuning[name] !== knobs[name]) {
-            problem(`t=${now}: after reconfigure(${JSON.stringify(patch)}), tuning.${name} = ${tuning[name]}, expected ${knobs[name]}`)
+            problem(
+              `t=${now}: after reconfigure(${JSON.stringify(patch)}), tuning.${name} = ${tuning[name]}, expected ${
+                knobs[name]
+              }`
+            )
           }
         }
       })
@@ -435,14 +450,20 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
         problem(`t=${now}: inFlightBatches ${stats.inFlightBatches}, yet ${active} process calls run`)
       }
       if (stats.totalExpired > stats.totalFailed || stats.totalFailed > stats.totalCompleted) {
-        problem(`t=${now}: expired ${stats.totalExpired} <= failed ${stats.totalFailed} <= completed ${stats.totalCompleted} broken`)
+        problem(
+          `t=${now}: expired ${stats.totalExpired} <= failed ${stats.totalFailed} <= completed ${stats.totalCompleted} broken`
+        )
       }
-      if (!(stats.utilization >= 0 && stats.utilization <= 1)) problem(`t=${now}: utilization ${stats.utilization}`)
+      if (!(stats.utilization >= 0 && stats.utilization <= 1)) {
+        problem(`t=${now}: utilization ${stats.utilization}`)
+      }
       allowedSlots = knobs.maxConcurrentBatches
     }
 
     const interrupts = run.calls
-      .filter((c) => c.spec.interrupt !== undefined)
+      .filter((c) =>
+        c.spec.interrupt !== undefined
+      )
       .map((c) => ({ call: c, at: c.spec.at + c.spec.interrupt!.after }))
       .sort((x, y) => x.at - y.at)
     const reconfigures = [...spec.reconfigures].filter((r) => r.at < spec.shutdownAt).sort((x, y) => x.at - y.at)
@@ -538,14 +559,21 @@ const checkCase = (run: CaseRun): Array<string> => {
   for (const batch of batches) {
     if (batch.ids.length === 0) problems.push(`batch ${batch.index} is empty`)
     for (const id of batch.ids) {
-      if (batchOf.has(id)) problems.push(`record ${id} reached process twice (batches ${batchOf.get(id)!.index}, ${batch.index})`)
+      if (batchOf.has(id)) {
+        problems.push(`record ${id} reached process twice (batches ${batchOf.get(id)!.index}, ${batch.index})`)
+      }
       batchOf.set(id, batch)
     }
     if (new Set(batch.keys).size > 1) problems.push(`batch ${batch.index} mixes keys ${JSON.stringify(batch.keys)}`)
     const expectedKey = spec.keys === 0 ? undefined : batch.keys[0]
-    if (batch.info.key !== expectedKey || batch.info.size !== batch.ids.length || Math.abs(batch.info.cost - batch.cost) > 1e-9) {
+    if (
+      batch.info.key !== expectedKey || batch.info.size !== batch.ids.length ||
+      Math.abs(batch.info.cost - batch.cost) > 1e-9
+    ) {
       problems.push(
-        `batch ${batch.index}: info ${JSON.stringify(batch.info)}, expected key ${expectedKey}, size ${batch.ids.length}, cost ${batch.cost}`
+        `batch ${batch.index}: info ${
+          JSON.stringify(batch.info)
+        }, expected key ${expectedKey}, size ${batch.ids.length}, cost ${batch.cost}`
       )
     }
     if (batch.ids.length > run.seen.maxBatchSize) {
@@ -572,7 +600,11 @@ const checkCase = (run: CaseRun): Array<string> => {
       const at = position.get(id) ?? -1
       const last = lastOf.get(lane)
       if (last !== undefined && at < last.at) {
-        problems.push(`key ${found.rec.key || "(none)"}, priority ${found.call.priority}: record ${id} reached process after ${last.id}, submitted later`)
+        problems.push(
+          `key ${
+            found.rec.key || "(none)"
+          }, priority ${found.call.priority}: record ${id} reached process after ${last.id}, submitted later`
+        )
       } else lastOf.set(lane, { id, at })
     }
   }
@@ -596,7 +628,9 @@ const checkCase = (run: CaseRun): Array<string> => {
     if (!run.queueDelayChanged) {
       const expected = Math.min(bound ?? Infinity, delay ?? Infinity)
       if (error.timeoutMillis !== expected) {
-        problems.push(`${what}: timeoutMillis ${error.timeoutMillis}, expected min(timeout, maxQueueDelay) = ${expected}`)
+        problems.push(
+          `${what}: timeoutMillis ${error.timeoutMillis}, expected min(timeout, maxQueueDelay) = ${expected}`
+        )
       }
     }
   }
@@ -621,7 +655,10 @@ const checkCase = (run: CaseRun): Array<string> => {
   for (const call of run.calls) {
     if (call.submittedAt === undefined) continue
     if (call.spec.badPriority) {
-      if (call.exit !== undefined && !(errorOf(call.exit) instanceof InvalidSubmitError) && !(errorOf(call.exit) instanceof BatcherShutdownError)) {
+      if (
+        call.exit !== undefined && !(errorOf(call.exit) instanceof InvalidSubmitError) &&
+        !(errorOf(call.exit) instanceof BatcherShutdownError)
+      ) {
         problems.push(`a call with priority 0.5 got ${describeExit(call.exit)}, not InvalidSubmitError`)
       }
       for (const rec of call.recs) {
@@ -638,12 +675,20 @@ const checkCase = (run: CaseRun): Array<string> => {
           problems.push(`submitAll of ${call.recs.map((r) => r.id)} returned ${JSON.stringify(exit.value)}`)
         }
         for (const rec of call.recs) {
-          if (batchOf.get(rec.id)?.outcome !== "ok") problems.push(`submitAll succeeded, yet record ${rec.id} was not processed ok`)
+          if (batchOf.get(rec.id)?.outcome !== "ok") {
+            problems.push(`submitAll succeeded, yet record ${rec.id} was not processed ok`)
+          }
         }
       } else {
         const error = errorOf(exit)
-        if (error instanceof DeadlineExceededError) expectDeadline(call, error, call.exitAt!, `submitAll of ${call.recs.map((r) => r.id)}`)
-        else if (!(error instanceof BatcherShutdownError)) {
+        if (error instanceof DeadlineExceededError) {
+          expectDeadline(
+            call,
+            error,
+            call.exitAt!,
+            `submitAll of ${call.recs.map((r) => r.id)}`
+          )
+        } else if (!(error instanceof BatcherShutdownError)) {
           const explained = call.recs.some((rec) => {
             const batch = batchOf.get(rec.id)
             return batch !== undefined && batch.outcome !== "ok"
@@ -656,8 +701,14 @@ const checkCase = (run: CaseRun): Array<string> => {
     if (call.spec.api === "offer" || call.spec.api === "offerAll") {
       if (Exit.isFailure(call.exit)) {
         const error = errorOf(call.exit)
-        if (error instanceof DeadlineExceededError) expectDeadline(call, error, call.exitAt!, `${call.spec.api} of ${call.recs.map((r) => r.id)}`)
-        else if (!(error instanceof BatcherShutdownError)) {
+        if (error instanceof DeadlineExceededError) {
+          expectDeadline(
+            call,
+            error,
+            call.exitAt!,
+            `${call.spec.api} of ${call.recs.map((r) => r.id)}`
+          )
+        } else if (!(error instanceof BatcherShutdownError)) {
           problems.push(`${call.spec.api} of ${call.recs.map((r) => r.id)} failed with ${describeExit(call.exit)}`)
         }
         continue
@@ -688,7 +739,9 @@ const checkCase = (run: CaseRun): Array<string> => {
       )
       if (batch.at >= submittedAt + limit) {
         problems.push(
-          `record ${id} (submitted t=${submittedAt}, deadline t=${submittedAt + limit}) reached process at t=${batch.at}`
+          `record ${id} (submitted t=${submittedAt}, deadline t=${
+            submittedAt + limit
+          }) reached process at t=${batch.at}`
         )
       }
     }
@@ -698,7 +751,9 @@ const checkCase = (run: CaseRun): Array<string> => {
   const seen = batches.reduce((n, b) => n + b.ids.length, 0)
   const failedSeen = batches.filter((b) => b.outcome !== "ok").reduce((n, b) => n + b.ids.length, 0)
   if (stats.queueSize !== 0 || stats.inFlightRecords !== 0 || stats.inFlightBatches !== 0) {
-    problems.push(`after shutdown: queueSize ${stats.queueSize}, inFlight ${stats.inFlightBatches} / ${stats.inFlightRecords}`)
+    problems.push(
+      `after shutdown: queueSize ${stats.queueSize}, inFlight ${stats.inFlightBatches} / ${stats.inFlightRecords}`
+    )
   }
   if (run.isRunningAfter !== false) problems.push("isRunning is still true after shutdown")
   if (stats.totalCompleted !== seen + stats.totalExpired) {
@@ -707,13 +762,22 @@ const checkCase = (run: CaseRun): Array<string> => {
   if (stats.totalFailed !== failedSeen + stats.totalExpired) {
     problems.push(`totalFailed ${stats.totalFailed} != ${failedSeen} of failed batches + ${stats.totalExpired} expired`)
   }
-  if (stats.totalBatches !== batches.length) problems.push(`totalBatches ${stats.totalBatches} != ${batches.length} process calls`)
-  if (stats.totalSubmitted !== stats.totalCompleted + stats.totalWithdrawn) {
-    problems.push(`totalSubmitted ${stats.totalSubmitted} != completed ${stats.totalCompleted} + withdrawn ${stats.totalWithdrawn}`)
+  if (stats.totalBatches !== batches.length) {
+    problems.push(`totalBatches ${stats.totalBatches} != ${batches.length} process calls`)
   }
-  const knownExpired = run.calls.reduce((n, call) =>
-    n + call.results.filter((r) => r !== undefined && errorOf(r.exit) instanceof DeadlineExceededError).length, 0)
-  if (stats.totalExpired < knownExpired) problems.push(`totalExpired ${stats.totalExpired} < ${knownExpired} records that got DeadlineExceededError`)
+  if (stats.totalSubmitted !== stats.totalCompleted + stats.totalWithdrawn) {
+    problems.push(
+      `totalSubmitted ${stats.totalSubmitted} != completed ${stats.totalCompleted} + withdrawn ${stats.totalWithdrawn}`
+    )
+  }
+  const knownExpired = run.calls.reduce(
+    (n, call) =>
+      n + call.results.filter((r) => r !== undefined && errorOf(r.exit) instanceof DeadlineExceededError).length,
+    0
+  )
+  if (stats.totalExpired < knownExpired) {
+    problems.push(`totalExpired ${stats.totalExpired} < ${knownExpired} records that got DeadlineExceededError`)
+  }
   return problems
 }
 
@@ -776,7 +840,9 @@ const runWait = (spec: WaitSpec) =>
     const batcher = yield* Batcher.make({
       process: (batch: ReadonlyArray<{ readonly key: string }>) =>
         Effect.as(Effect.sleep(spec.latency), batch.map((r) => r.key)),
-      ...(spec.mode === "keys" ? { groupBy: (r: { readonly key: string }) => r.key } : { priorityAging: spec.priorityAging }),
+      ...(spec.mode === "keys"
+        ? { groupBy: (r: { readonly key: string }) => r.key }
+        : { priorityAging: spec.priorityAging }),
       maxBatchSize: spec.maxBatchSize,
       maxQueueSize: spec.maxQueueSize,
       prefetchBatches: spec.prefetchBatches,
@@ -806,7 +872,9 @@ const runWait = (spec: WaitSpec) =>
       yield* settle(10)
       for (const probe of waits) {
         if (probe.waited === undefined && now - probe.at > bound) {
-          return [`t=${now}: a probe submitted at t=${probe.at} still waits after ${now - probe.at} ms (bound ${bound} ms)`]
+          return [
+            `t=${now}: a probe submitted at t=${probe.at} still waits after ${now - probe.at} ms (bound ${bound} ms)`
+          ]
         }
       }
     }
@@ -853,11 +921,24 @@ const assertProperty = async <T>(
 }
 
 describe("scheduling model", () => {
-  it("slots, keys, levels, deadlines and reconfiguration keep every record exactly once, in order, on time", async () => {
-    await assertProperty("the scheduling invariants", caseArb, async (spec) => checkCase(await runEffect(runCase(spec))), RUNS)
-  }, 120_000)
+  it(
+    "slots, keys, levels, deadlines and reconfiguration keep every record exactly once, in order, on time",
+    async () => {
+      await assertProperty(
+        "the scheduling invariants",
+        caseArb,
+        async (spec) => checkCase(await runEffect(runCase(spec))),
+        RUNS
+      )
+    },
+    120_000
+  )
 
-  it("under a saturating load, another key's record and (with priorityAging) a low level's record wait a bounded time", async () => {
-    await assertProperty("bounded waits", waitArb, (spec) => runEffect(runWait(spec)), WAIT_RUNS)
-  }, 120_000)
+  it(
+    "under a saturating load, another key's record and (with priorityAging) a low level's record wait a bounded time",
+    async () => {
+      await assertProperty("bounded waits", waitArb, (spec) => runEffect(runWait(spec)), WAIT_RUNS)
+    },
+    120_000
+  )
 })

@@ -210,7 +210,12 @@ describe("reconfigure and tuning", () => {
   it.effect("raising maxQueueSize admits waiting producers at once", () =>
     Effect.gen(function*() {
       const gate = slots(double)
-      const batcher = yield* Batcher.make({ process: gate.process, maxQueueSize: 1, maxBatchSize: 1, prefetchBatches: 1 })
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxQueueSize: 1,
+        maxBatchSize: 1,
+        prefetchBatches: 1
+      })
       const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
       yield* settle()
       const waiting = yield* Effect.forkChild(batcher.offerAll([5, 6]))
@@ -229,7 +234,12 @@ describe("reconfigure and tuning", () => {
   it.effect("lowering maxQueueSize never drops an accepted record; new producers wait below it", () =>
     Effect.gen(function*() {
       const gate = slots(double)
-      const batcher = yield* Batcher.make({ process: gate.process, maxQueueSize: 20, maxBatchSize: 1, prefetchBatches: 1 })
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxQueueSize: 20,
+        maxBatchSize: 1,
+        prefetchBatches: 1
+      })
       const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5, 6, 7, 8]))
       yield* settle()
       assert.strictEqual((yield* batcher.stats).totalSubmitted, 8, "all accepted")

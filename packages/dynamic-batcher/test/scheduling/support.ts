@@ -40,7 +40,12 @@ export const slots = <A, B>(f: (a: A) => B) => {
   const process = (batch: ReadonlyArray<A>, info: Info) =>
     Effect.flatMap(Clock.currentTimeMillis, (at) => {
       const index = calls.length
-      const call: Call<A> = { records: [...batch], info: { key: info.key, size: info.size, cost: info.cost }, at, done: false }
+      const call: Call<A> = {
+        records: [...batch],
+        info: { key: info.key, size: info.size, cost: info.cost },
+        at,
+        done: false
+      }
       calls.push(call)
       state.active++
       state.maxActive = Math.max(state.maxActive, state.active)
