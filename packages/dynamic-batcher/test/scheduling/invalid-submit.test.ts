@@ -35,6 +35,9 @@ const invoke = (
   }
 }
 
+/** A value as a test name shows it: strings quoted, numbers as JavaScript prints them (NaN, Infinity). */
+const show = (value: unknown) => typeof value === "string" ? JSON.stringify(value) : String(value)
+
 const badOptions: ReadonlyArray<[string, Record<string, unknown>]> = [
   ["priority", { priority: 1.5 }],
   ["priority", { priority: Number.NaN }],
@@ -49,7 +52,7 @@ const badOptions: ReadonlyArray<[string, Record<string, unknown>]> = [
 describe("InvalidSubmitError", () => {
   for (const call of calls) {
     for (const [option, options] of badOptions) {
-      it.effect(`${call} with ${option} = ${JSON.stringify(Object.values(options)[0]) ?? "NaN"} fails, nothing enqueued`, () =>
+      it.effect(`${call} with ${option} = ${show(Object.values(options)[0])} fails, nothing enqueued`, () =>
         Effect.gen(function*() {
           const batcher = yield* Batcher.make({ process: identity, batchTimeout: 0 })
           const error = yield* Effect.flip(invoke(batcher, call, [1, 2], options))

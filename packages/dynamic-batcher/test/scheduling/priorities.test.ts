@@ -48,7 +48,8 @@ const queuedOrder = (
     assert.strictEqual(gate.calls.length, 1, "the first batch is held in process")
     let now = 0
     const fibers: Array<Fiber.Fiber<string, unknown>> = []
-    for (const arrival of [...arrivals].sort((a, b) => a.at - b.at)) {
+    const sorted = [...arrivals].sort((a, b) => a.at - b.at)
+    for (const arrival of sorted) {
       if (arrival.at > now) {
         yield* TestClock.adjust(arrival.at - now)
         now = arrival.at
@@ -66,7 +67,7 @@ const queuedOrder = (
     yield* settle()
     assert.deepStrictEqual(yield* Fiber.join(head), prefix.map((s) => s.toUpperCase()))
     for (const [i, fiber] of fibers.entries()) {
-      assert.strictEqual(yield* Fiber.join(fiber), arrivals[i].record.toUpperCase())
+      assert.strictEqual(yield* Fiber.join(fiber), sorted[i].record.toUpperCase())
     }
     const batches = gate.batches()
     assert.deepStrictEqual(batches.slice(0, 3).flat(), prefix, "the top-level prefix goes first, in order")
