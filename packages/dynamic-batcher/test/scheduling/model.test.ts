@@ -406,7 +406,9 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     const checkTuning = (when: string) =>
       Effect.map(b.tuning, (tuning) => {
         for (const name of knobNames) {
-          if (tuning[name] !== knobs[name]) problem(`${when}: tuning.${name} = ${tuning[name]}, expected ${knobs[name]}`)
+          if (tuning[name] !== knobs[name]) {
+            problem(`${when}: tuning.${name} = ${tuning[name]}, expected ${knobs[name]}`)
+          }
         }
       })
     yield* checkTuning("after make")
@@ -779,7 +781,9 @@ const checkCase = (run: CaseRun): Array<string> => {
     0
   )
   if (stats.totalExpired < knownExpired) {
-    problems.push(`totalExpired ${stats.totalExpired} < ${knownExpired} accepted records that got DeadlineExceededError`)
+    problems.push(
+      `totalExpired ${stats.totalExpired} < ${knownExpired} accepted records that got DeadlineExceededError`
+    )
   }
   return problems
 }
