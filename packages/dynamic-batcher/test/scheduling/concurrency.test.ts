@@ -9,7 +9,7 @@ import { Effect, Fiber } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { isDone, settle, statsProblems } from "../support/harness.ts"
-import { type Info, slots } from "./support.ts"
+import { type Info, releasedAtEnd, slots } from "./support.ts"
 
 const double = (n: number) => n * 2
 
@@ -18,6 +18,7 @@ describe("maxConcurrentBatches", () => {
     Effect.gen(function*() {
       const gate = slots(double)
       const batcher = yield* Batcher.make({ process: gate.process, maxConcurrentBatches: 3, maxBatchSize: 1 })
+      yield* releasedAtEnd(gate)
       const fibers = yield* Effect.forEach([1, 2, 3, 4, 5], (n) => Effect.forkChild(batcher.submit(n)))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [[1], [2], [3]], "three slots, three batches in process")
@@ -40,6 +41,7 @@ describe("maxConcurrentBatches", () => {
     Effect.gen(function*() {
       const gate = slots(double)
       const batcher = yield* Batcher.make({ process: gate.process, maxBatchSize: 1 })
+      yield* releasedAtEnd(gate)
       const fibers = yield* Effect.forEach([1, 2, 3], (n) => Effect.forkChild(batcher.submit(n)))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [[1]])
@@ -55,6 +57,7 @@ describe("maxConcurrentBatches", () => {
     Effect.gen(function*() {
       const gate = slots(double)
       const batcher = yield* Batcher.make({ process: gate.process, maxConcurrentBatches: 2, maxBatchSize: 2 })
+      yield* releasedAtEnd(gate)
       const slow = yield* Effect.forkChild(batcher.submitAll([1, 2]))
       const fast = yield* Effect.forkChild(batcher.submitAll([3, 4]))
       yield* settle()
@@ -106,6 +109,7 @@ describe("maxConcurrentBatches", () => {
         batchTimeout: "1 hour",
         maxBatchSize: 10
       })
+      yield* releasedAtEnd(gate)
       const first = yield* Effect.forkChild(batcher.submit(1))
       yield* settle()
       const second = yield* Effect.forkChild(batcher.submit(2))
@@ -133,6 +137,7 @@ describe("maxConcurrentBatches", () => {
         batchTimeout: "10 millis",
         maxBatchSize: 3
       })
+      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [[1, 2, 3]], "full at once; [4] waits for its timeout")
@@ -184,6 +189,7 @@ describe("maxConcurrentBatches", () => {
         maxBatchSize: 2,
         batchTimeout: "1 hour"
       })
+      yield* releasedAtEnd(gate)
       const fibers = yield* Effect.forEach([[1, 2], [3, 4], [5, 6], [7]], (records) =>
         Effect.forkChild(batcher.submitAll(records)))
       yield* settle()

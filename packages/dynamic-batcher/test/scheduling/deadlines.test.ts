@@ -6,11 +6,11 @@
  * for room at its deadline fails the same way with nothing enqueued.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import { Batcher, DeadlineExceededError } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { errorOf, isDone, settle, statsProblems } from "../support/harness.ts"
-import { slots } from "./support.ts"
+import { releasedAtEnd, slots } from "./support.ts"
 
 const double = (n: number) => n * 2
 
@@ -25,7 +25,7 @@ const deadlineOf = <A, E>(fiber: Fiber.Fiber<A, E>): DeadlineExceededError => {
 
 /** A batcher whose one slot is held by the batch [0], so later records wait. */
 const busyBatcher = (options: {
-  readonly maxQueueDelay?: number | string
+  readonly maxQueueDelay?: Duration.Input
   readonly maxBatchSize?: number
   readonly maxConcurrentBatches?: number
 }) =>
@@ -38,6 +38,7 @@ const busyBatcher = (options: {
       maxConcurrentBatches: options.maxConcurrentBatches ?? 1,
       ...(options.maxQueueDelay === undefined ? {} : { maxQueueDelay: options.maxQueueDelay })
     })
+    yield* releasedAtEnd(gate)
     // one submit per slot, each settled before the next, so that each is a batch of its own
     const held = yield* Effect.forEach(
       Array.from({ length: options.maxConcurrentBatches ?? 1 }, (_, i) => i),
@@ -102,6 +103,7 @@ describe("deadlines", () => {
     Effect.gen(function*() {
       const gate = slots(double)
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: 0 })
+      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submit(4, { timeout: 5 }))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [[4]])
@@ -144,6 +146,7 @@ describe("deadlines", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, maxBatchSize: 2, batchTimeout: "1 hour" })
+      yield* releasedAtEnd(gate)
       const late = yield* Effect.forkChild(batcher.submit(1, { timeout: 5 }))
       yield* TestClock.adjust(5)
       yield* settle()
@@ -164,6 +167,7 @@ describe("deadlines", () => {
         maxBatchSize: 1,
         prefetchBatches: 1
       })
+      yield* releasedAtEnd(gate)
       const first = yield* Effect.forkChild(batcher.submit(1))
       yield* settle()
       const doomed = yield* Effect.forEach([2, 3, 4], (n) => Effect.forkChild(batcher.submit(n, { timeout: 5 })))
@@ -197,6 +201,7 @@ describe("deadlines", () => {
         maxBatchSize: 1,
         prefetchBatches: 1
       })
+      yield* releasedAtEnd(gate)
       const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
       yield* settle()
       const submitted = (yield* batcher.stats).totalSubmitted
@@ -277,6 +282,7 @@ describe("deadlines", () => {
         groupBy: (s: string) => s[0],
         batchTimeout: "10 millis"
       })
+      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submit("a1", { timeout: 3 }))
       const b = yield* Effect.forkChild(batcher.submit("b1"))
       const a2 = yield* Effect.forkChild(batcher.submit("a2"))

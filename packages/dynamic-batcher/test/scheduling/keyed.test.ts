@@ -9,7 +9,7 @@ import { Effect, Fiber } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { isDone, settle, statsProblems } from "../support/harness.ts"
-import { slots } from "./support.ts"
+import { releasedAtEnd, slots } from "./support.ts"
 
 /** A record of key `key`; `n` tells records apart. */
 interface Item {
@@ -26,6 +26,7 @@ describe("groupBy", () => {
     Effect.gen(function*() {
       const gate = slots(label)
       const batcher = yield* Batcher.make({ process: gate.process, groupBy: byKey, batchTimeout: "10 millis" })
+      yield* releasedAtEnd(gate)
       yield* gate.release
       const records = [item("a", 1), item("b", 1), item("a", 2), item("b", 2), item("a", 3)]
       const fiber = yield* Effect.forkChild(Effect.forEach(records, (r) => batcher.submit(r, { cost: r.n }), {
@@ -45,6 +46,7 @@ describe("groupBy", () => {
       const gate = slots((n: number) => n)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: 0 })
+      yield* releasedAtEnd(gate)
       yield* batcher.submitAll([1, 2], { costs: [2, 5] })
       assert.deepStrictEqual(gate.calls.map((c) => c.info), [{ key: undefined, size: 2, cost: 7 }])
     }))
@@ -54,6 +56,7 @@ describe("groupBy", () => {
       const gate = slots((n: number) => n)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, groupBy: (n: number) => n % 3, batchTimeout: 5 })
+      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submitAll([0, 1, 2, 3, 4, 5, 6]))
       yield* TestClock.adjust(5)
       assert.deepStrictEqual(yield* Fiber.join(fiber), [0, 1, 2, 3, 4, 5, 6])
@@ -72,6 +75,7 @@ describe("groupBy", () => {
         targetBatchCost: 10,
         batchTimeout: "1 hour"
       })
+      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submitAll([item("a", 1), item("a", 2), item("a", 3)]))
       const b = yield* Effect.forkChild(batcher.submitAll([item("b", 1), item("b", 2)], { costs: [4, 7] }))
       yield* settle()
@@ -98,6 +102,7 @@ describe("groupBy", () => {
         maxConcurrentBatches: 2,
         batchTimeout: "10 millis"
       })
+      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submit(item("a", 1)))
       yield* TestClock.adjust(5)
       const b = yield* Effect.forkChild(batcher.submit(item("b", 1)))
@@ -123,6 +128,7 @@ describe("groupBy", () => {
         maxBatchSize: 2,
         batchTimeout: 0
       })
+      yield* releasedAtEnd(gate)
       const keys = ["a", "b", "a", "c", "a", "b", "a", "a", "c", "b"]
       const counters = new Map<string, number>()
       const records = keys.map((k) => {
@@ -158,6 +164,7 @@ describe("groupBy", () => {
         prefetchBatches,
         maxBatchSize: 1
       })
+      yield* releasedAtEnd(gate)
       const records = Array.from({ length: 20 }, (_, i) => item(`k${i}`, i))
       const fibers = yield* Effect.forEach(records, (r) => Effect.forkChild(batcher.submit(r)))
       yield* settle()
@@ -187,6 +194,7 @@ describe("groupBy", () => {
         prefetchBatches: 1,
         batchTimeout: "10 millis"
       })
+      yield* releasedAtEnd(gate)
       const busy = yield* Effect.forkChild(batcher.submitAll([item("x", 1), item("x", 2)]))
       yield* settle()
       assert.deepStrictEqual(gate.batches().map((b) => b.map(label)), [["x1", "x2"]], "held in process")
@@ -228,6 +236,7 @@ describe("groupBy", () => {
         maxBatchSize: 2,
         batchTimeout: "1 hour"
       })
+      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submitAll([item("a", 1), item("a", 2), item("a", 3), item("a", 4)]))
       const b = yield* Effect.forkChild(batcher.submitAll([item("b", 1), item("b", 2)]))
       yield* settle()

@@ -23,7 +23,7 @@ import * as fc from "fast-check"
 import { isDone, settle } from "../support/harness.ts"
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203)
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 300)
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 150)
 const WAIT_RUNS = Number(process.env.PROPERTY_RUNS ?? 25)
 
 // -----------------------------------------------------------------------------
@@ -246,7 +246,7 @@ interface CaseRun {
   readonly calls: Array<CallRun>
   readonly problems: Array<string>
   /** Every value of each knob that was in effect at some moment. */
-  readonly seen: { maxBatchSize: number; targetBatchCost: number; maxConcurrentBatches: number }
+  readonly seen: { maxBatchSize: number; targetBatchCost: number }
   /** Whether maxQueueDelay was reconfigured (then a record's effective deadline is only bounded by its timeout). */
   queueDelayChanged: boolean
   finalStats: BatchStats | undefined
@@ -263,8 +263,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
       problems: [],
       seen: {
         maxBatchSize: spec.knobs.maxBatchSize,
-        targetBatchCost: spec.knobs.targetBatchCost,
-        maxConcurrentBatches: spec.knobs.maxConcurrentBatches
+        targetBatchCost: spec.knobs.targetBatchCost
       },
       queueDelayChanged: false,
       finalStats: undefined,
@@ -416,6 +415,12 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     const reconfigure = (patch: Partial<Knobs>, now: number) =>
       Effect.gen(function*() {
         const merged: Knobs = { ...knobs, ...patch }
+        // reconfigure may start batches inline: a raised limit must hold before the call
+        if (validKnobs(merged)) {
+          allowedSlots = Math.max(allowedSlots, merged.maxConcurrentBatches)
+          run.seen.maxBatchSize = Math.max(run.seen.maxBatchSize, merged.maxBatchSize)
+          run.seen.targetBatchCost = Math.max(run.seen.targetBatchCost, merged.targetBatchCost)
+        }
         const exit = yield* Effect.exit(b.reconfigure(patch as Parameters<typeof b.reconfigure>[0]))
         if (validKnobs(merged) !== Exit.isSuccess(exit)) {
           problem(
@@ -429,10 +434,6 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           if ("maxQueueDelay" in patch) {
             run.queueDelayChanged = true
           }
-          run.seen.maxBatchSize = Math.max(run.seen.maxBatchSize, knobs.maxBatchSize)
-          run.seen.targetBatchCost = Math.max(run.seen.targetBatchCost, knobs.targetBatchCost)
-          run.seen.maxConcurrentBatches = Math.max(run.seen.maxConcurrentBatches, knobs.maxConcurrentBatches)
-          allowedSlots = Math.max(allowedSlots, knobs.maxConcurrentBatches)
         }
         yield* checkTuning(`t=${now}: after reconfigure(${JSON.stringify(patch)})`)
       })
@@ -492,7 +493,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
           yield* Fiber.interrupt(call.fiber!)
         }
       }
-      yield* settle(50)
+      yield* settle(30)
       sample(now)
       if (shutdownFiber !== undefined && isDone(shutdownFiber)) shutdownDone = true
       if (shutdownDone && now > lastEvent) break

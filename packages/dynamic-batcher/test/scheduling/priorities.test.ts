@@ -13,7 +13,7 @@ import { Effect, Fiber } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { settle } from "../support/harness.ts"
-import { slots } from "./support.ts"
+import { releasedAtEnd, slots } from "./support.ts"
 
 interface Arrival {
   readonly at: number
@@ -42,6 +42,7 @@ const queuedOrder = (
       batchTimeout: "1 hour",
       ...(options.priorityAging === undefined ? {} : { priorityAging: options.priorityAging })
     })
+    yield* releasedAtEnd(gate)
     const prefix = Array.from({ length: 3 * maxBatchSize }, (_, i) => `top${i}`)
     const head = yield* Effect.forkChild(batcher.submitAll(prefix, { priority: TOP }))
     yield* settle()
@@ -145,6 +146,7 @@ describe("priorities", () => {
         prefetchBatches: 1,
         batchTimeout: "1 hour"
       })
+      yield* releasedAtEnd(gate)
       const held = yield* Effect.forkChild(batcher.submitAll(["l1", "l2"]))
       yield* settle()
       const sealed = yield* Effect.forkChild(batcher.submitAll(["l3", "l4"]))
@@ -169,6 +171,7 @@ describe("priorities", () => {
         prefetchBatches: 1,
         batchTimeout: "1 hour"
       })
+      yield* releasedAtEnd(gate)
       const prefix = yield* Effect.forkChild(batcher.submitAll(["t1", "t2", "t3", "t4", "t5", "t6"], { priority: TOP }))
       yield* settle()
       const low = yield* Effect.forkChild(batcher.submitAll(["l1", "l2", "l3"]))

@@ -67,3 +67,12 @@ export const slots = <A, B>(f: (a: A) => B) => {
   const batches = () => calls.map((call) => call.records)
   return { calls, state, process, open, release, batches }
 }
+
+/**
+ * Releases `gate` when the test's scope closes. Call it right after
+ * `Batcher.make`: finalizers run in reverse order, so the gate opens before
+ * the batcher's own shutdown waits for the batches it holds — a failing
+ * assertion then reports, instead of hanging the test until its timeout.
+ */
+export const releasedAtEnd = (gate: { readonly release: Effect.Effect<void> }) =>
+  Effect.addFinalizer(() => gate.release)
