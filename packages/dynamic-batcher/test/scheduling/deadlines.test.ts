@@ -273,6 +273,25 @@ describe("deadlines", () => {
       assert.strictEqual(stats.totalExpired, 2)
     }))
 
+  it.effect("an expired first record does not delay the rest of its open batch past batchTimeout", () =>
+    Effect.gen(function*() {
+      const gate = slots(double)
+      yield* gate.release
+      const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: "10 millis" })
+      yield* releasedAtEnd(gate)
+      const first = yield* Effect.forkChild(batcher.submit(1, { timeout: 3 }))
+      const second = yield* Effect.forkChild(batcher.submit(2))
+      yield* TestClock.adjust(3)
+      yield* settle()
+      assert.strictEqual(deadlineOf(first).waitedMillis, 3)
+      yield* TestClock.adjust(6)
+      assert.deepStrictEqual(gate.batches(), [])
+      yield* TestClock.adjust(1)
+      yield* settle()
+      assert.deepStrictEqual(gate.calls.map((c) => [c.records, c.at]), [[[2], 10]], "2 was taken at t=0: due at t=10")
+      assert.strictEqual(yield* Fiber.join(second), 4)
+    }))
+
   it.effect("with keys, a record expires in its own key's open batch and leaves the others alone", () =>
     Effect.gen(function*() {
       const gate = slots((s: string) => s)
@@ -291,8 +310,12 @@ describe("deadlines", () => {
       assert.strictEqual(deadlineOf(a).waitedMillis, 3)
       yield* TestClock.adjust(7)
       yield* settle()
+      assert.deepStrictEqual(
+        gate.batches().map((batch) => batch.join()).sort(),
+        ["a2", "b1"],
+        "t=10: a2 was taken at t=0, so its batch is due at t=10 like b's; a1's expiry does not restart the timeout"
+      )
       assert.strictEqual(yield* Fiber.join(b), "b1")
       assert.strictEqual(yield* Fiber.join(a2), "a2")
-      assert.deepStrictEqual(gate.batches().map((batch) => batch.join()).sort(), ["a2", "b1"])
     }))
 })
