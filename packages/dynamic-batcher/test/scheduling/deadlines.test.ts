@@ -10,6 +10,7 @@ import { Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import { Batcher, DeadlineExceededError } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { errorOf, isDone, settle, statsProblems } from "../support/harness.ts"
+import { fullQueue } from "../utils.ts"
 import { releasedAtEnd, slots } from "./support.ts"
 
 const double = (n: number) => n * 2
@@ -146,7 +147,6 @@ describe("deadlines", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, maxBatchSize: 2, batchTimeout: "1 hour" })
-      yield* releasedAtEnd(gate)
       const late = yield* Effect.forkChild(batcher.submit(1, { timeout: 5 }))
       yield* TestClock.adjust(5)
       yield* settle()
@@ -194,16 +194,8 @@ describe("deadlines", () => {
 
   it.effect("a producer still waiting for room at its deadline fails the same way, nothing enqueued", () =>
     Effect.gen(function*() {
-      const gate = slots(double)
-      const batcher = yield* Batcher.make({
-        process: gate.process,
-        maxQueueSize: 1,
-        maxBatchSize: 1,
-        prefetchBatches: 1
-      })
+      const { accepted, batcher, gate } = yield* fullQueue(double)
       yield* releasedAtEnd(gate)
-      const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
-      yield* settle()
       const submitted = (yield* batcher.stats).totalSubmitted
       const blocked = yield* Effect.forkChild(batcher.submit(5, { timeout: 10 }))
       yield* TestClock.adjust(9)
@@ -218,7 +210,7 @@ describe("deadlines", () => {
       assert.deepStrictEqual(statsProblems(stats, stats.inFlightRecords), [])
       yield* gate.release
       assert.deepStrictEqual(yield* Fiber.join(accepted), [2, 4, 6, 8])
-      assert.deepStrictEqual(gate.batches(), [[1], [2], [3], [4]])
+      assert.deepStrictEqual(gate.batches, [[1], [2], [3], [4]])
     }))
 
   it.effect("offer with a timeout: the Deferred fails at the deadline", () =>
@@ -278,7 +270,6 @@ describe("deadlines", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: "10 millis" })
-      yield* releasedAtEnd(gate)
       const first = yield* Effect.forkChild(batcher.submit(1, { timeout: 3 }))
       const second = yield* Effect.forkChild(batcher.submit(2))
       yield* TestClock.adjust(3)
@@ -301,7 +292,6 @@ describe("deadlines", () => {
         groupBy: (s: string) => s[0],
         batchTimeout: "10 millis"
       })
-      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submit("a1", { timeout: 3 }))
       const b = yield* Effect.forkChild(batcher.submit("b1"))
       const a2 = yield* Effect.forkChild(batcher.submit("a2"))

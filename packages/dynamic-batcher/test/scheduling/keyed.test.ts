@@ -46,7 +46,6 @@ describe("groupBy", () => {
       const gate = slots((n: number) => n)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: 0 })
-      yield* releasedAtEnd(gate)
       yield* batcher.submitAll([1, 2], { costs: [2, 5] })
       assert.deepStrictEqual(gate.calls.map((c) => c.info), [{ key: undefined, size: 2, cost: 7 }])
     }))
@@ -56,7 +55,6 @@ describe("groupBy", () => {
       const gate = slots((n: number) => n)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, groupBy: (n: number) => n % 3, batchTimeout: 5 })
-      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submitAll([0, 1, 2, 3, 4, 5, 6]))
       yield* TestClock.adjust(5)
       assert.deepStrictEqual(yield* Fiber.join(fiber), [0, 1, 2, 3, 4, 5, 6])
@@ -75,7 +73,6 @@ describe("groupBy", () => {
         targetBatchCost: 10,
         batchTimeout: "1 hour"
       })
-      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submitAll([item("a", 1), item("a", 2), item("a", 3)]))
       const b = yield* Effect.forkChild(batcher.submitAll([item("b", 1), item("b", 2)], { costs: [4, 7] }))
       yield* settle()
@@ -102,7 +99,6 @@ describe("groupBy", () => {
         maxConcurrentBatches: 2,
         batchTimeout: "10 millis"
       })
-      yield* releasedAtEnd(gate)
       const a = yield* Effect.forkChild(batcher.submit(item("a", 1)))
       yield* TestClock.adjust(5)
       const b = yield* Effect.forkChild(batcher.submit(item("b", 1)))

@@ -10,6 +10,7 @@ import { Deferred, Effect, Fiber } from "effect"
 import { Batcher, BatcherConfigError, DeadlineExceededError } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import { errorOf, isDone, settle } from "../support/harness.ts"
+import { fullQueue } from "../utils.ts"
 import { releasedAtEnd, slots } from "./support.ts"
 
 const double = (n: number) => n * 2
@@ -129,7 +130,6 @@ describe("reconfigure and tuning", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, maxBatchSize: 10, batchTimeout: "1 hour" })
-      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5]))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [])
@@ -150,7 +150,6 @@ describe("reconfigure and tuning", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, targetBatchCost: 100, batchTimeout: "1 hour" })
-      yield* releasedAtEnd(gate)
       const fiber = yield* Effect.forkChild(batcher.submitAll([1, 2, 3], { costs: [5, 5, 5] }))
       yield* settle()
       yield* batcher.reconfigure({ targetBatchCost: 10 })
@@ -166,7 +165,6 @@ describe("reconfigure and tuning", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: "1 hour" })
-      yield* releasedAtEnd(gate)
       yield* batcher.reconfigure({ batchTimeout: 10 })
       const fiber = yield* Effect.forkChild(batcher.submit(1))
       yield* TestClock.adjust(9)
@@ -181,7 +179,6 @@ describe("reconfigure and tuning", () => {
       const gate = slots(double)
       yield* gate.release
       const batcher = yield* Batcher.make({ process: gate.process, batchTimeout: "1 hour" })
-      yield* releasedAtEnd(gate)
       const first = yield* Effect.forkChild(batcher.submit(1))
       yield* settle()
       assert.deepStrictEqual(gate.batches(), [])
@@ -222,16 +219,8 @@ describe("reconfigure and tuning", () => {
 
   it.effect("raising maxQueueSize admits waiting producers at once", () =>
     Effect.gen(function*() {
-      const gate = slots(double)
-      const batcher = yield* Batcher.make({
-        process: gate.process,
-        maxQueueSize: 1,
-        maxBatchSize: 1,
-        prefetchBatches: 1
-      })
+      const { accepted, batcher, gate } = yield* fullQueue(double)
       yield* releasedAtEnd(gate)
-      const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
-      yield* settle()
       const waiting = yield* Effect.forkChild(batcher.offerAll([5, 6]))
       yield* settle()
       assert.isFalse(isDone(waiting), "the queue is full")
@@ -242,7 +231,7 @@ describe("reconfigure and tuning", () => {
       yield* gate.release
       assert.deepStrictEqual(yield* Fiber.join(accepted), [2, 4, 6, 8])
       assert.deepStrictEqual(yield* Effect.forEach(deferreds, Deferred.await), [10, 12])
-      assert.deepStrictEqual(gate.batches(), [[1], [2], [3], [4], [5], [6]])
+      assert.deepStrictEqual(gate.batches, [[1], [2], [3], [4], [5], [6]])
     }))
 
   it.effect("lowering maxQueueSize never drops an accepted record; new producers wait below it", () =>
