@@ -11,22 +11,27 @@ const Count = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
  * An immutable snapshot of a batcher's counters, taken by `batcher.stats`.
  *
  * Every accepted record is in exactly one state, so at any moment
- * `totalSubmitted = totalCompleted + totalWithdrawn + queueSize + in flight`,
- * where "in flight" are the records inside a running `process` call.
+ * `totalSubmitted = totalCompleted + totalWithdrawn + queueSize + inFlightRecords`.
  *
  * - `totalSubmitted`: records accepted into the queue.
  * - `totalCompleted`: records whose batch ran through `process`, whatever its
  *   outcome (failures are counted here too, and also in `totalFailed`).
  * - `totalFailed`: records whose batch failed, died, was interrupted or
- *   returned the wrong number of results.
+ *   returned the wrong number of results, and records that expired.
+ * - `totalExpired`: records whose deadline passed before they reached
+ *   `process` (`DeadlineExceededError`); also counted in `totalCompleted`
+ *   and `totalFailed`.
  * - `totalWithdrawn`: records whose producer was interrupted before the
  *   record was handed to `process`; `process` never saw them.
  * - `totalBatches`, `totalBatchCost`: batches run and the sum of their costs.
  * - `avgBatchSize`, `avgBatchCost`: per batch, 0 before the first batch.
- * - `busyTimeMs`: time spent inside `process`; `idleTimeMs`: time the
- *   processing loop waited for a batch. Both measured with Effect's `Clock`.
+ * - `busyTimeMs`: time with at least one batch inside `process` (so with
+ *   `maxConcurrentBatches` above 1, `utilization` still stays within 0…1);
+ *   `idleTimeMs`: time with none. Both measured with Effect's `Clock`.
  * - `queueSize`: records accepted and not yet handed to `process` (waiting in
  *   the queue, in the open batch or in a sealed batch).
+ * - `inFlightBatches`, `inFlightRecords`: batches, and their records, inside
+ *   `process` now.
  *
  * **Example**
  *
@@ -54,10 +59,13 @@ export class BatchStats extends Schema.Class<BatchStats>("BatchStats")({
   avgBatchCost: Count,
   busyTimeMs: Count,
   idleTimeMs: Count,
-  queueSize: Count
+  queueSize: Count,
+  inFlightBatches: Count,
+  inFlightRecords: Count,
+  totalExpired: Count
 }) {
   /**
-   * The fraction of measured time the processing loop spent inside `process`:
+   * The fraction of measured time with at least one batch inside `process`:
    * `busyTimeMs / (busyTimeMs + idleTimeMs)`, or 0 before anything was
    * measured.
    *

@@ -43,7 +43,9 @@ export {
   BatcherConfigError,
   type BatcherError,
   BatcherShutdownError,
+  DeadlineExceededError,
   InvalidCostError,
+  InvalidSubmitError,
   ResultCountMismatchError
 } from "./BatcherError.ts"
 
@@ -135,6 +137,17 @@ export interface Batcher<in out Rec, in out Res, in out E = never> {
   /** True until shutdown starts. */
   readonly isRunning: Effect.Effect<boolean>
   /**
+   * Changes knobs while the batcher runs. The patch is validated together
+   * with the current values, and an invalid one changes nothing. It takes
+   * effect from the next aggregation step (a lower cap applies to the open
+   * batch at once) and never loses, duplicates or reorders a record: raising
+   * `maxQueueSize` admits waiting producers at once, lowering it drops no
+   * accepted record.
+   */
+  reconfigure(patch: Reconfiguration): Effect.Effect<void, BatcherConfigError>
+  /** The knobs in force now (durations in milliseconds). */
+  readonly tuning: Effect.Effect<CurrentTuning>
+  /**
    * Stops intake at once, processes every accepted record without waiting for
    * timeouts, and returns once every result was delivered (or, with
    * `shutdownTimeout`, once that expired). Idempotent. Called from inside
@@ -149,9 +162,47 @@ export interface Batcher<in out Rec, in out Res, in out E = never> {
  * @category models
  * @since 0.1.0
  */
-export interface SubmitOptions {
+export interface SubmitOptions extends Scheduling {
   /** The record's cost; when given, no estimator is called. A finite number >= 0. */
   readonly cost?: number | undefined
+}
+
+/**
+ * How the records of one call are scheduled: their priority and deadline.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Scheduling {
+  /**
+   * An integer; a batch fills from the highest priority first, FIFO within a
+   * priority. With `priorityAging`, a record that waited that long ranks
+   * above every priority.
+   * @default 0
+   */
+  readonly priority?: number | undefined
+  /**
+   * How long the record may wait for `process`, from this call: past it, it
+   * fails with `DeadlineExceededError` and never reaches `process`. It can
+   * only shorten the batcher's `maxQueueDelay`.
+   * @default none (or `maxQueueDelay`)
+   */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * What `process` learns about the batch it runs.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface BatchInfo {
+  /** The batch's key (`groupBy`); undefined without it. */
+  readonly key: string | number | undefined
+  /** How many records it holds. */
+  readonly size: number
+  /** Their total cost. */
+  readonly cost: number
 }
 
 /**
@@ -160,7 +211,7 @@ export interface SubmitOptions {
  * @category models
  * @since 0.1.0
  */
-export interface SubmitAllOptions {
+export interface SubmitAllOptions extends Scheduling {
   /** One cost per record, in order; its length must match the records'. */
   readonly costs?: ReadonlyArray<number> | undefined
 }
@@ -188,12 +239,23 @@ export interface Options<Rec, Res, E = never, R = never> {
    * Runs one batch. Must return exactly one result per record, in the same
    * order. Its failure `E` fails every record of the batch with `E`.
    */
-  readonly process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>
+  readonly process: (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>
   /**
    * Estimates a record's cost when no explicit cost is given. Falls back to
    * the record's `estimateCost()`, then to `defaultCost`.
    */
   readonly costEstimator?: ((record: Rec) => number) | undefined
+  /**
+   * Batches per key: records with different keys never share a batch. Each
+   * key has its own open batch under the same caps (its `batchTimeout`
+   * counts from its own first record), FIFO within a key; `maxQueueSize`
+   * bounds all keys together; ready batches of different keys go to a free
+   * slot oldest first. A key with nothing queued holds no state. A
+   * `groupBy` that throws or returns anything but a string or a finite
+   * number fails that submit with `InvalidSubmitError`.
+   * @default none: one key
+   */
+  readonly groupBy?: ((record: Rec) => string | number) | undefined
   /**
    * The cost budget of a batch: a batch never exceeds it, except a single
    * record that alone costs more, which goes alone.
@@ -242,6 +304,27 @@ export interface Options<Rec, Res, E = never, R = never> {
    * @default "full"
    */
   readonly dispatch?: DispatchPolicy | undefined
+  /**
+   * How many batches may be inside `process` at once (several GPUs, an API's
+   * concurrency). Batches start in the order they were sealed; each one's
+   * results go out as soon as it finishes. With `"idle"` dispatch, "the
+   * processor is free" means a slot is free.
+   * @default 1 (minimum: 1)
+   */
+  readonly maxConcurrentBatches?: number | undefined
+  /**
+   * The longest a record may wait for `process`, from its submit: past it,
+   * it fails with `DeadlineExceededError` at that moment and never reaches
+   * `process`. A per-submit `timeout` may only shorten it.
+   * @default none
+   */
+  readonly maxQueueDelay?: Duration.Input | undefined
+  /**
+   * With priorities: a record that has waited this long ranks above every
+   * priority, in arrival order, so low priorities never starve.
+   * @default none
+   */
+  readonly priorityAging?: Duration.Input | undefined
   /**
    * How long shutdown may wait for the accepted work. When it expires,
    * `process` is interrupted and every record not yet delivered fails with
@@ -320,7 +403,48 @@ export const layer = <Self, Rec, Res, E, R = never>(
  * @category models
  * @since 0.1.0
  */
-export type Tuning = Omit<Options<unknown, unknown, unknown, unknown>, "process" | "costEstimator">
+export type Tuning = Omit<Options<unknown, unknown, unknown, unknown>, "process" | "costEstimator" | "groupBy">
+
+/**
+ * The knobs `reconfigure` can change while a batcher runs.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Reconfiguration = Pick<
+  Tuning,
+  | "maxBatchSize"
+  | "minBatchSize"
+  | "targetBatchCost"
+  | "batchTimeout"
+  | "dispatch"
+  | "maxConcurrentBatches"
+  | "maxQueueSize"
+  | "prefetchBatches"
+  | "maxQueueDelay"
+  | "priorityAging"
+>
+
+/**
+ * The reconfigurable knobs in force, as `batcher.tuning` reads them:
+ * durations in milliseconds, `maxQueueDelay` and `priorityAging` undefined
+ * when unset.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface CurrentTuning extends Reconfiguration {
+  readonly maxBatchSize: number
+  readonly minBatchSize: number
+  readonly targetBatchCost: number
+  readonly batchTimeout: number
+  readonly dispatch: DispatchPolicy
+  readonly maxConcurrentBatches: number
+  readonly maxQueueSize: number
+  readonly prefetchBatches: number
+  readonly maxQueueDelay: number | undefined
+  readonly priorityAging: number | undefined
+}
 
 /**
  * A `Config` that reads the tuning knobs from configuration variables under
@@ -329,7 +453,8 @@ export type Tuning = Omit<Options<unknown, unknown, unknown, unknown>, "process"
  * (a number of milliseconds or a duration such as `"50 millis"`),
  * `BATCHER_MAX_QUEUE_SIZE`, `BATCHER_PREFETCH_BATCHES`,
  * `BATCHER_DEFAULT_COST`, `BATCHER_DISPATCH` (`full` or `idle`),
- * `BATCHER_SHUTDOWN_TIMEOUT` and `BATCHER_NAME`. A variable that is not set
+ * `BATCHER_MAX_CONCURRENT_BATCHES`, `BATCHER_MAX_QUEUE_DELAY`,
+ * `BATCHER_PRIORITY_AGING`, `BATCHER_SHUTDOWN_TIMEOUT` and `BATCHER_NAME`. A variable that is not set
  * leaves the knob at its default. Values are validated by `layerConfig`,
  * whose `BatcherConfigError` then names the variable.
  *
@@ -375,6 +500,7 @@ export const layerConfig = <Self, Rec, Res, E, R = never>(
   options: {
     readonly process: Options<Rec, Res, E, R>["process"]
     readonly costEstimator?: Options<Rec, Res, E, R>["costEstimator"]
+    readonly groupBy?: Options<Rec, Res, E, R>["groupBy"]
     readonly config?: Config.Config<Tuning> | undefined
   }
 ): Layer.Layer<Self, BatcherConfigError | Config.ConfigError, R> => {
@@ -383,7 +509,7 @@ export const layerConfig = <Self, Rec, Res, E, R = never>(
     key,
     Effect.flatMap(source, (tuning) =>
       Effect.mapError(
-        make({ ...tuning, process: options.process, costEstimator: options.costEstimator }),
+        make({ ...tuning, process: options.process, costEstimator: options.costEstimator, groupBy: options.groupBy }),
         (error) => nameVariable(source, error)
       ))
   )

@@ -141,12 +141,82 @@ export class BatcherConfigError extends Schema.TaggedError<BatcherConfigError>()
 }
 
 /**
+ * A record was not handed to `process` before its deadline: the per-submit
+ * `timeout`, or the batcher's `maxQueueDelay`, counted from the submit call.
+ * It fails exactly at its deadline (also while every slot is busy), never
+ * reaches `process`, and frees its room in the queue and in its batch. A
+ * producer still waiting for room at its deadline fails the same way, with
+ * nothing enqueued.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const batcher: Batcher.Batcher<string, number>
+ * const orFallback = batcher.submit("x", { timeout: "200 millis" }).pipe(
+ *   Effect.catchTag("DeadlineExceededError", (e) =>
+ *     Effect.logWarning(`gave up after ${e.waitedMillis} ms`).pipe(Effect.as(-1))
+ *   )
+ * )
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class DeadlineExceededError extends Schema.TaggedError<DeadlineExceededError>()("DeadlineExceededError", {
+  /** How long the record waited, from its submit call. */
+  waitedMillis: Schema.Number,
+  /** Its deadline, from its submit call. */
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `The record waited ${this.waitedMillis} ms without reaching process: its deadline was ${this.timeoutMillis} ms`
+  }
+}
+
+/**
+ * A per-submit option, or the record's key, is invalid: `priority` not an
+ * integer, `timeout` negative or not a duration, or a `groupBy` that threw or
+ * returned something other than a string or a finite number. `option` names
+ * it. Nothing was enqueued by the call that failed; the batcher goes on.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const batcher: Batcher.Batcher<string, number>
+ * // fails with InvalidSubmitError: "Invalid submit option priority: expected an integer, got 1.5"
+ * const bad = batcher.submit("x", { priority: 1.5 })
+ * ```
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class InvalidSubmitError extends Schema.TaggedError<InvalidSubmitError>()("InvalidSubmitError", {
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid submit option ${this.option}: ${this.reason}`
+  }
+}
+
+/**
  * The errors a `submit` can fail with besides the `process` function's own `E`.
  *
  * @category errors
  * @since 0.1.0
  */
-export type BatcherError = BatcherShutdownError | InvalidCostError | ResultCountMismatchError
+export type BatcherError =
+  | BatcherShutdownError
+  | InvalidCostError
+  | ResultCountMismatchError
+  | DeadlineExceededError
+  | InvalidSubmitError
 
 /** @internal */
 export const formatValue = (value: unknown): string => {

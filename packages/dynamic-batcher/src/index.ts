@@ -30,6 +30,8 @@ export {
   BatcherConfigError,
   type BatcherError,
   BatcherShutdownError,
+  DeadlineExceededError,
   InvalidCostError,
+  InvalidSubmitError,
   ResultCountMismatchError
 } from "./BatcherError.ts"

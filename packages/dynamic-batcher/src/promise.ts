@@ -22,16 +22,18 @@
 import type { Duration } from "effect"
 import { Cause, Effect, Exit, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
-import type { Options } from "./Batcher.ts"
+import type { BatchInfo, CurrentTuning, Options, Reconfiguration, Scheduling } from "./Batcher.ts"
 import { BatcherConfigError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
+import type { EstimateMethod } from "./internal/cost.ts"
+import { costMethods, tokenMethods } from "./internal/cost.ts"
 import type { Engine } from "./internal/engine.ts"
 import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
-import { validateTuningUnsafe } from "./internal/options.ts"
-import type { DispatchPolicy } from "./internal/options.ts"
+import { knobsOf, validateTuningUnsafe } from "./internal/options.ts"
+import type { DispatchPolicy, Tuning } from "./internal/options.ts"
 import { keepShape } from "./internal/shapes.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
 
@@ -41,7 +43,14 @@ import { Counters, snapshotOf } from "./internal/telemetry.ts"
  * @category errors
  * @since 0.1.0
  */
-export { BatcherConfigError, BatcherShutdownError, InvalidCostError, ResultCountMismatchError } from "./BatcherError.ts"
+export {
+  BatcherConfigError,
+  BatcherShutdownError,
+  DeadlineExceededError,
+  InvalidCostError,
+  InvalidSubmitError,
+  ResultCountMismatchError
+} from "./BatcherError.ts"
 export { BatchStats } from "./BatchStats.ts"
 
 /**
@@ -70,10 +79,19 @@ export interface DynamicBatcherOptions<Rec, Res> {
   /**
    * Processes one batch; must return one result per record, in order. A
    * rejection (or a throw) rejects every record of the batch with that error.
+   * `info` gives the batch's key (`groupBy`), size and cost.
    */
-  readonly processFn: (batch: Array<Rec>) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+  readonly processFn: (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
   /** Estimates a record's cost when no `estimatedCost` is given. */
   readonly costEstimator?: ((record: Rec) => number) | undefined
+  /** Batches per key: records with different keys never share a batch. @default none */
+  readonly groupBy?: ((record: Rec) => string | number) | undefined
+  /** How many batches may be inside `processFn` at once. @default 1 */
+  readonly maxConcurrentBatches?: number | undefined
+  /** The longest a record may wait for `processFn` (ms or a duration string). @default none */
+  readonly maxQueueDelay?: number | Duration.Input | undefined
+  /** How long a record waits before it ranks above every priority (ms or a duration string). @default none */
+  readonly priorityAging?: number | Duration.Input | undefined
   /** @default 32_000 */
   readonly targetBatchCost?: number | undefined
   /** @default 256 */
@@ -94,6 +112,41 @@ export interface DynamicBatcherOptions<Rec, Res> {
   readonly shutdownTimeout?: number | Duration.Input | undefined
   /** Names the batcher in its metrics and spans. @default "default" */
   readonly name?: string | undefined
+}
+
+/**
+ * How one call's records are scheduled in the Promise API: `priority` (an
+ * integer, higher first) and `timeout` (milliseconds or a duration string;
+ * past it the record rejects with `DeadlineExceededError`).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PromiseScheduling {
+  readonly priority?: number | undefined
+  readonly timeout?: number | Duration.Input | undefined
+}
+
+/**
+ * The options of `submit` and `enqueue`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PromiseSubmitOptions extends PromiseScheduling {
+  /** The record's cost; when given, no estimator is called. */
+  readonly estimatedCost?: number | undefined
+}
+
+/**
+ * The options of `submitBatch`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface PromiseSubmitBatchOptions extends PromiseScheduling {
+  /** One cost per record, in order. */
+  readonly estimatedCosts?: ReadonlyArray<number> | undefined
 }
 
 /**
@@ -129,23 +182,48 @@ export interface DynamicBatcherOptions<Rec, Res> {
  * @since 0.1.0
  */
 export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
-  private readonly options: Options<Rec, Res, unknown>
+  private options: Options<Rec, Res, unknown>
+  private readonly estimateMethods: ReadonlyArray<EstimateMethod>
   private running: Running<Rec, Res> | undefined
   private lastStats: BatchStats = emptyStats
 
   /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
-  constructor(options: DynamicBatcherOptions<Rec, Res>) {
+  constructor(options: DynamicBatcherOptions<Rec, Res>, estimateMethods: ReadonlyArray<EstimateMethod> = costMethods) {
     if (typeof options?.processFn !== "function") {
       throw new BatcherConfigError({
         option: "processFn",
-        expected: "a function (batch) => Promise of one result per record",
+        expected: "a function (batch, info) => Promise of one result per record",
         actual: options?.processFn
       })
     }
     const { processFn, ...knobs } = options
     const checked = validateTuningUnsafe(knobs)
     if (checked instanceof BatcherConfigError) throw checked
-    this.options = { ...knobs, process: (batch) => runProcessFn(processFn, batch) }
+    this.options = { ...knobs, process: (batch, info) => runProcessFn(processFn, batch, info) }
+    this.estimateMethods = estimateMethods
+  }
+
+  /**
+   * Changes knobs (see `Batcher.reconfigure`): validated together with the
+   * current values, an invalid patch throws `BatcherConfigError` and changes
+   * nothing. When not running, the patch applies to the next `start`.
+   */
+  reconfigure(patch: Reconfiguration): void {
+    const running = this.running
+    if (running !== undefined) {
+      const exit = Effect.runSyncExit(running.batcher.reconfigure(patch))
+      if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+      return
+    }
+    const checked = validateTuningUnsafe({ ...this.options, ...patch })
+    if (checked instanceof BatcherConfigError) throw checked
+    this.options = { ...this.options, ...patch }
+  }
+
+  /** The knobs in force (durations in milliseconds). */
+  get tuning(): CurrentTuning {
+    if (this.running !== undefined) return knobsOf(this.running.engine.tuning)
+    return knobsOf(validateTuningUnsafe(this.options) as Tuning)
   }
 
   /** Whether the loops are running and accepting records. */
@@ -164,7 +242,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     // Starting is synchronous (it only validates and forks the loops), so the
     // batcher is running, or start has failed, before this call returns.
     const scope = Scope.makeUnsafe()
-    const started = Effect.runSyncExit(Scope.provide(internal.make(this.options), scope))
+    const started = Effect.runSyncExit(Scope.provide(internal.make(this.options, this.estimateMethods), scope))
     if (Exit.isFailure(started)) return Promise.reject(Cause.squash(started.cause))
     this.running = { batcher: started.value, engine: started.value.engine, scope }
     return Promise.resolve()
@@ -195,30 +273,36 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    * Submits one record and resolves with its result. Waits while the queue is
    * full. `estimatedCost` skips the estimators.
    */
-  submit(record: Rec, options?: { readonly estimatedCost?: number | undefined }): Promise<Res> {
+  submit(record: Rec, options?: PromiseSubmitOptions): Promise<Res> {
     const running = this.running
     if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
-    const cost = running.batcher.costOf.of(record, options?.estimatedCost)
+    const batcher = running.batcher
+    const cost = batcher.costOf.of(record, options?.estimatedCost)
     if (typeof cost !== "number") return Promise.reject(cost)
     const engine = running.engine
-    return new Promise<Res>((resolve, reject) => {
+    let invalid: unknown
+    const result = new Promise<Res>((resolve, reject) => {
       const entry = new PromiseEntry<Rec, Res>(record, cost, resolve, reject)
+      if (options !== undefined || engine.tuning.maxQueueDelayMs !== undefined || batcher.groupBy !== undefined) {
+        invalid = batcher.prepare(entry, options === undefined ? undefined : schedulingOptions(options))
+        if (invalid !== undefined) return
+      }
       if (!engine.acceptOne(entry)) {
         engine.enqueue(new EntryGroup([entry], cost), { onAdmitted: constVoid, onRejected: reject })
       }
     })
+    return invalid === undefined ? result : Promise.reject(invalid)
   }
 
   /**
    * Submits one record and resolves, once it is accepted, with the Promise of
    * its result (the seed's Future). Waits while the queue is full.
    */
-  async enqueue(
-    record: Rec,
-    options?: { readonly estimatedCost?: number | undefined }
-  ): Promise<{ readonly result: Promise<Res> }> {
+  async enqueue(record: Rec, options?: PromiseSubmitOptions): Promise<{ readonly result: Promise<Res> }> {
     const [result] = await this.submitBatch([record], {
-      estimatedCosts: options?.estimatedCost === undefined ? undefined : [options.estimatedCost]
+      estimatedCosts: options?.estimatedCost === undefined ? undefined : [options.estimatedCost],
+      priority: options?.priority,
+      timeout: options?.timeout
     })
     return { result }
   }
@@ -228,15 +312,16 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    * Promise of each result. All costs are checked before anything is enqueued;
    * `estimatedCosts` must have one entry per record.
    */
-  submitBatch(
-    records: Iterable<Rec>,
-    options?: { readonly estimatedCosts?: ReadonlyArray<number> | undefined }
-  ): Promise<Array<Promise<Res>>> {
+  submitBatch(records: Iterable<Rec>, options?: PromiseSubmitBatchOptions): Promise<Array<Promise<Res>>> {
     const running = this.running
     if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
     const list = internal.listOf(records)
     const results = new Array<Promise<Res>>(list.length)
-    const entries = running.batcher.entriesOf(list, options?.estimatedCosts, (record, cost, index) => {
+    const scheduling = options === undefined ? undefined : {
+      costs: options.estimatedCosts,
+      ...schedulingOptions(options)
+    }
+    const entries = running.batcher.entriesOf(list, scheduling, (record, cost, index) => {
       let entry!: PromiseEntry<Rec, Res>
       const result = new Promise<Res>((resolve, reject) => {
         entry = new PromiseEntry<Rec, Res>(record, cost, resolve, reject)
@@ -252,6 +337,103 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     })
   }
 }
+
+/**
+ * The token-budgeted `Prompt` record (`new Prompt(text).estimateTokens()` is
+ * `floor(text.length / 4) + 1`), as `TokenBatcher` expects it.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export { Prompt } from "./TokenBatcher.ts"
+
+/**
+ * The options of a `TokenBatcher`: those of `DynamicBatcher`, with the token
+ * names of the original: `inferenceFn` (or `processFn`), `tokenEstimator`,
+ * `targetBatchTokens`, `defaultTokenEstimate`.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type TokenBatcherOptions<Rec, Res> =
+  & Omit<DynamicBatcherOptions<Rec, Res>, "processFn">
+  & {
+    /** The token budget of a batch: alias of `targetBatchCost`. @default 32_000 */
+    readonly targetBatchTokens?: number | undefined
+    /** Counts a record's tokens: alias of `costEstimator`. */
+    readonly tokenEstimator?: ((record: Rec) => number) | undefined
+    /** The tokens of a record when nothing else counts them: alias of `defaultCost`. @default 1 */
+    readonly defaultTokenEstimate?: number | undefined
+  }
+  & (
+    | { readonly inferenceFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly processFn?: undefined }
+    | { readonly processFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly inferenceFn?: undefined }
+  )
+
+/**
+ * A `DynamicBatcher` whose cost is tokens, as the original's `TokenBatcher`:
+ * a record's tokens come from `estimatedTokens`, else `tokenEstimator`, else
+ * its `estimateTokens()`, else its `estimateCost()`, else
+ * `defaultTokenEstimate`.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Prompt, TokenBatcher } from "effect-dynamic-batcher/promise"
+ *
+ * await using llm = new TokenBatcher({
+ *   inferenceFn: async (prompts: Array<Prompt>) => prompts.map((p) => p.text.toUpperCase()),
+ *   targetBatchTokens: 8_192
+ * })
+ * await llm.start()
+ * const answer = await llm.submit(new Prompt("hello"), { estimatedTokens: 2 })
+ * ```
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export class TokenBatcher<Rec, Res> extends DynamicBatcher<Rec, Res> {
+  /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
+  constructor(options: TokenBatcherOptions<Rec, Res>) {
+    const { defaultTokenEstimate, inferenceFn, processFn, targetBatchTokens, tokenEstimator, ...rest } = options
+    const fn = inferenceFn ?? processFn
+    if (typeof fn !== "function") {
+      throw new BatcherConfigError({
+        option: "inferenceFn",
+        expected: "a function (batch, info) => Promise of one result per record (inferenceFn or processFn)",
+        actual: fn
+      })
+    }
+    super({
+      ...rest,
+      processFn: fn,
+      targetBatchCost: targetBatchTokens ?? rest.targetBatchCost,
+      costEstimator: tokenEstimator ?? rest.costEstimator,
+      defaultCost: defaultTokenEstimate ?? rest.defaultCost
+    }, tokenMethods)
+  }
+
+  /** Submits one record with its token count, if known, and resolves with its result. */
+  override submit(
+    record: Rec,
+    options?: PromiseSubmitOptions & { readonly estimatedTokens?: number | undefined }
+  ): Promise<Res> {
+    return super.submit(record, tokenOptions(options))
+  }
+
+  /** Like `submit`, resolving once accepted with the Promise of its result. */
+  override enqueue(
+    record: Rec,
+    options?: PromiseSubmitOptions & { readonly estimatedTokens?: number | undefined }
+  ): Promise<{ readonly result: Promise<Res> }> {
+    return super.enqueue(record, tokenOptions(options))
+  }
+}
+
+const tokenOptions = (
+  options: (PromiseSubmitOptions & { readonly estimatedTokens?: number | undefined }) | undefined
+): PromiseSubmitOptions | undefined =>
+  options?.estimatedTokens === undefined ? options : { ...options, estimatedCost: options.estimatedTokens }
 
 // -----------------------------------------------------------------------------
 // internals
@@ -294,15 +476,22 @@ const emptyStats = snapshotOf(new Counters())
 
 const notRunning = () => shutdownError("the batcher is not running: call start() first")
 
+/** The scheduling options of a Promise call, as the Effect front takes them (`timeout`: milliseconds or a duration). */
+const schedulingOptions = (options: PromiseScheduling): Scheduling => ({
+  priority: options.priority,
+  timeout: options.timeout
+})
+
 /** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
 const runProcessFn = <Rec, Res>(
   processFn: DynamicBatcherOptions<Rec, Res>["processFn"],
-  batch: ReadonlyArray<Rec>
+  batch: ReadonlyArray<Rec>,
+  info: BatchInfo
 ): Effect.Effect<ReadonlyArray<Res>, unknown> =>
   Effect.callback<ReadonlyArray<Res>, unknown>((resume) => {
     let returned: PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
     try {
-      returned = processFn(batch as Array<Rec>)
+      returned = processFn(batch as Array<Rec>, info)
     } catch (error) {
       return resume(Effect.fail(error))
     }

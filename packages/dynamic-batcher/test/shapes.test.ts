@@ -31,20 +31,27 @@ const unkept = (objects: ReadonlyArray<object>): Array<string> =>
 const engineParts = (engine: any): Array<object> => [
   engine,
   engine.counters,
-  engine.intake,
+  engine.lanes,
+  engine.lanes.single,
+  engine.lanes.single.levels[0],
+  engine.lanes.single.levels[0].queue,
   engine.waiters,
-  engine.arrivals,
   engine.aggregatorSignal,
-  engine.processorSignal,
+  engine.executor,
+  engine.executor.handoff,
+  ...engine.executor.slots.filter((slot: unknown) => slot !== undefined),
   engine.telemetry
 ]
 
 /** The entries of the records in the queue, in the open batch and in `process`. */
-const heldEntries = (engine: any): Array<object> => [
-  ...Array.from({ length: engine.intake.size }, (_, index) => engine.intake.at(index)),
-  ...engine.open,
-  ...(engine.inFlight ?? [])
-]
+const heldEntries = (engine: any): Array<object> => {
+  const queue = engine.lanes.single.levels[0].queue
+  return [
+    ...Array.from({ length: queue.size }, (_, index) => queue.at(index)),
+    ...engine.lanes.single.open,
+    ...Array.from(engine.executor.inFlight as Set<{ entries: Array<object> }>, (batch) => batch.entries).flat()
+  ]
+}
 
 class Priced {
   readonly id: number

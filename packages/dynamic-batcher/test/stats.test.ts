@@ -75,7 +75,10 @@ describe("stats", () => {
       avgBatchCost: 2,
       busyTimeMs: 1,
       idleTimeMs: 3,
-      queueSize: 0
+      queueSize: 0,
+      inFlightBatches: 0,
+      inFlightRecords: 0,
+      totalExpired: 0
     })
     const encoded = Schema.encodeSync(BatchStats)(stats)
     assert.deepStrictEqual(Object.keys(encoded).sort(), [
@@ -83,10 +86,13 @@ describe("stats", () => {
       "avgBatchSize",
       "busyTimeMs",
       "idleTimeMs",
+      "inFlightBatches",
+      "inFlightRecords",
       "queueSize",
       "totalBatchCost",
       "totalBatches",
       "totalCompleted",
+      "totalExpired",
       "totalFailed",
       "totalSubmitted",
       "totalWithdrawn"

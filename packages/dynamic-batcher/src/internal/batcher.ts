@@ -4,21 +4,22 @@
  * turns each call into one engine transition.
  */
 import type { Scope, Stream } from "effect"
-import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub, Queue } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub } from "effect"
 import { constVoid } from "effect/Function"
 import * as Streams from "effect/Stream"
-import type { Batcher, Options, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
+import type { Batcher, CurrentTuning, Options, Reconfiguration, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
 import type { BatcherError } from "../BatcherError.ts"
-import { BatcherConfigError, InvalidCostError } from "../BatcherError.ts"
+import { BatcherConfigError, InvalidCostError, InvalidSubmitError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EstimateMethod } from "./cost.ts"
 import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
-import type { Sealed } from "./engine.ts"
 import { Engine, inertEngine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
 import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
-import { aggregationLoop, InsideProcess, processingLoop } from "./loops.ts"
-import { defaults, validateTuning } from "./options.ts"
+import { Slot } from "./executor.ts"
+import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
+import { defaults, knobsOf, validateTuning } from "./options.ts"
+import { keyOf, schedule, schedulingOf, unscheduled } from "./producer.ts"
 import { keepShape } from "./shapes.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
@@ -33,21 +34,29 @@ export const make = <Rec, Res, E = never, R = never>(
     if (typeof options?.process !== "function") {
       return yield* new BatcherConfigError({
         option: "process",
-        expected: "a function (batch) => Effect of one result per record",
+        expected: "a function (batch, info) => Effect of one result per record",
         actual: options?.process
       })
     }
-    if (options.costEstimator !== undefined && typeof options.costEstimator !== "function") {
-      return yield* new BatcherConfigError({
-        option: "costEstimator",
-        expected: "a function (record) => number",
-        actual: options.costEstimator
-      })
+    for (
+      const [option, expected] of [
+        ["costEstimator", "a function (record) => number"],
+        ["groupBy", "a function (record) => string | number"]
+      ] as const
+    ) {
+      if (options[option] !== undefined && typeof options[option] !== "function") {
+        return yield* new BatcherConfigError({ option, expected, actual: options[option] })
+      }
     }
     const tuning = yield* validateTuning(options)
-    const handoff = yield* Queue.bounded<Sealed<Rec, Res, E | BatcherError>, Cause.Done>(tuning.prefetchBatches)
     const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
-    const engine = new Engine<Rec, Res, E | BatcherError>(tuning, handoff, yield* Clock.Clock, telemetry)
+    const engine = new Engine<Rec, Res, E | BatcherError>(
+      tuning,
+      options.groupBy !== undefined,
+      yield* Clock.Clock,
+      telemetry
+    )
+    const context = yield* Effect.context<R>()
     const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
       Effect.onExit(loop, (exit) =>
         Effect.sync(() => {
@@ -65,13 +74,34 @@ export const make = <Rec, Res, E = never, R = never>(
     // The loops are detached and stopped by the finalizer below, not by the scope's
     // fiber interruption: a graceful drain must let them finish, and a `process`
     // that ignores interruption must not keep the scope from closing.
-    // Started at once, so both loops are parked by the time `make` returns and
+    // Started at once, so every loop is parked by the time `make` returns and
     // the first submits already wake them inline.
     const aggregator = yield* Effect.forkDetach(supervise(aggregationLoop(engine)), { startImmediately: true })
-    const processor = yield* Effect.forkDetach(
-      Effect.ensuring(supervise(processingLoop(engine, options.process, tuning.name, publishStats)), stopped),
-      { startImmediately: true }
-    )
+    const slotFibers = new Set<Fiber.Fiber<void>>()
+    const slots = engine.executor.slots
+    /** Starts the slots `maxConcurrentBatches` asks for that are not running; the last to stop announces the end. */
+    const startSlots = Effect.suspend(() => {
+      const forks: Array<Effect.Effect<void>> = []
+      for (let index = 0; index < engine.tuning.maxConcurrentBatches; index++) {
+        if (slots[index] !== undefined) continue
+        const slot = new Slot(index)
+        slots[index] = slot
+        const loop = supervise(slotLoop(engine, slot, options.process, tuning.name, publishStats)).pipe(
+          Effect.ensuring(Effect.suspend(() => {
+            engine.executor.slotLeft(slot)
+            if (slots[index] === slot) delete slots[index]
+            return engine.executor.handoffEnded && slots.every((s) => s === undefined) ? stopped : Effect.void
+          })),
+          Effect.provideContext(context)
+        )
+        forks.push(Effect.map(Effect.forkDetach(loop, { startImmediately: true }), (fiber) => {
+          slotFibers.add(fiber)
+          fiber.addObserver(() => slotFibers.delete(fiber))
+        }))
+      }
+      return Effect.asVoid(Effect.all(forks))
+    })
+    yield* startSlots
     const drained = Deferred.await(engine.stopped)
     const timeoutMs = tuning.shutdownTimeoutMs
     const awaitStopped = timeoutMs === undefined ? drained : Effect.flatMap(
@@ -82,8 +112,8 @@ export const make = <Rec, Res, E = never, R = never>(
           Effect.suspend(() => {
             engine.abandon(Cause.fail(shutdownError(`shutdownTimeout of ${timeoutMs} ms expired`)))
             aggregator.interruptUnsafe()
-            processor.interruptUnsafe()
-            // Every record is settled now; the processor ends whenever its `process` yields.
+            for (const fiber of slotFibers) fiber.interruptUnsafe()
+            // Every record is settled now; the slots end whenever their `process` yields.
             return Effect.andThen(Fiber.await(aggregator), stopped)
           })
       })
@@ -91,12 +121,14 @@ export const make = <Rec, Res, E = never, R = never>(
     const batcher = new BatcherImpl<Rec, Res, E>(
       engine,
       new CostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
+      options.groupBy,
       statsUpdates,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
           engine.beginShutdown()
           return inside.has(engine) ? Effect.void : awaitStopped
-        }))
+        })),
+      startSlots
     )
     yield* Effect.addFinalizer(() => batcher.shutdown)
     return batcher
@@ -112,22 +144,37 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly statsChanges: Stream.Stream<BatchStats>
   readonly isRunning: Effect.Effect<boolean>
   readonly shutdown: Effect.Effect<void>
+  readonly tuning: Effect.Effect<CurrentTuning>
   readonly engine: Engine<Rec, Res, Err<E>>
   readonly costOf: CostOf<Rec>
+  readonly groupBy: ((record: Rec) => string | number) | undefined
+  private readonly startSlots: Effect.Effect<void>
   private readonly parentSpan = new ParentSpanReader()
 
   constructor(
     engine: Engine<Rec, Res, Err<E>>,
     costOf: CostOf<Rec>,
+    groupBy: ((record: Rec) => string | number) | undefined,
     statsUpdates: PubSub.PubSub<BatchStats>,
-    shutdown: Effect.Effect<void>
+    shutdown: Effect.Effect<void>,
+    startSlots: Effect.Effect<void>
   ) {
     this.engine = engine
     this.costOf = costOf
+    this.groupBy = groupBy
     this.shutdown = shutdown
+    this.startSlots = startSlots
     this.stats = Effect.sync(() => engine.snapshot())
     this.statsChanges = Streams.concat(Streams.fromEffect(this.stats), Streams.fromPubSub(statsUpdates))
     this.isRunning = Effect.sync(() => engine.accepting)
+    this.tuning = Effect.sync(() => knobsOf(engine.tuning))
+  }
+
+  reconfigure(patch: Reconfiguration): Effect.Effect<void, BatcherConfigError> {
+    return Effect.suspend(() => {
+      const next = this.engine.reconfigure(patch)
+      return next instanceof BatcherConfigError ? Effect.fail(next) : this.startSlots
+    })
   }
 
   // Each submit is one callback: the records are accepted inside its
@@ -141,12 +188,29 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const cost = this.costOf.of(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
       const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
+      if (options !== undefined || engine.tuning.maxQueueDelayMs !== undefined || this.groupBy !== undefined) {
+        const invalid = this.prepare(entry, options)
+        if (invalid !== undefined) return resume(Effect.fail(invalid))
+      }
       const span = this.parentSpan.read()
       if (span !== undefined) entry.span = span
       return engine.acceptOne(entry)
         ? Effect.sync(() => engine.withdraw(entry))
         : this.waitForRoom(new EntryGroup([entry], cost), resume)
     })
+  }
+
+  /** Stamps one submit's scheduling and key on its entry; returns why they are invalid, if they are. */
+  prepare(entry: Entry<Rec, Res, Err<E>>, options: SubmitOptions | undefined): BatcherError | undefined {
+    const scheduling = schedulingOf(options, this.engine.tuning.maxQueueDelayMs)
+    if (scheduling instanceof InvalidSubmitError) return scheduling
+    if (scheduling !== unscheduled) schedule(entry, scheduling, this.engine.now())
+    if (this.groupBy !== undefined) {
+      const key = keyOf(this.groupBy, entry.record as Rec)
+      if (key instanceof InvalidSubmitError) return key
+      entry.key = key
+    }
+    return undefined
   }
 
   /**
@@ -171,7 +235,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       const group = new Group<Res, Err<E>>(list.length, resume)
       const entries = this.entriesOf(
         list,
-        options?.costs,
+        options,
         (record, cost, index) => new GroupEntry(record, cost, group, index)
       )
       if (!(entries instanceof EntryGroup)) return resume(Effect.fail(entries))
@@ -182,7 +246,14 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 
   offer(record: Rec, options?: SubmitOptions): Effect.Effect<Deferred.Deferred<Res, Err<E>>, BatcherError> {
     return Effect.map(
-      this.offerAll([record], options?.cost === undefined ? undefined : { costs: [options.cost] }),
+      this.offerAll(
+        [record],
+        options === undefined ? undefined : {
+          costs: options.cost === undefined ? undefined : [options.cost],
+          priority: options.priority,
+          timeout: options.timeout
+        }
+      ),
       (deferreds) => deferreds[0]
     )
   }
@@ -194,7 +265,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
       const engine = this.engine
       // Each entry is the Deferred of its record: the entries are what the producer gets.
-      const made = this.entriesOf(listOf(records), options?.costs, makeDeferredEntry<Rec, Res, Err<E>>)
+      const made = this.entriesOf(listOf(records), options, makeDeferredEntry<Rec, Res, Err<E>>)
       if (!(made instanceof EntryGroup)) return resume(Effect.fail(made))
       const entries = made.entries
       const waiter = engine.enqueue(made, {
@@ -207,24 +278,31 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   }
 
   /**
-   * One entry per record, made by `make` with the record's checked cost, and
-   * carrying the producer's span, with their total cost; or the first reason
-   * the records cannot be accepted, before anything is enqueued.
-   * `explicitCosts` must have one entry per record. One pass over the
-   * records, since each one's cost is needed only to make its entry.
+   * One entry per record, made by `make` with the record's checked cost,
+   * scheduling and key, and carrying the producer's span, with their total
+   * cost; or the first reason the records cannot be accepted, before
+   * anything is enqueued. `options.costs` must have one entry per record.
+   * One pass over the records, since each one's cost is needed only to make
+   * its entry.
    */
   entriesOf<En extends Entry<Rec, Res, Err<E>>>(
     list: ReadonlyArray<Rec>,
-    explicitCosts: ReadonlyArray<number> | undefined,
+    options: SubmitAllOptions | undefined,
     make: (record: Rec, cost: number, index: number) => En
   ): EntryGroup<En> | BatcherError {
-    if (!this.engine.accepting) return notAccepting()
+    const engine = this.engine
+    if (!engine.accepting) return notAccepting()
     const size = list.length
+    const explicitCosts = options?.costs
     if (explicitCosts !== undefined && explicitCosts.length !== size) {
       return new InvalidCostError({
         reason: `costs must have one entry per record: got ${explicitCosts.length} costs for ${size} records`
       })
     }
+    const scheduling = schedulingOf(options, engine.tuning.maxQueueDelayMs)
+    if (scheduling instanceof InvalidSubmitError) return scheduling
+    const now = scheduling.timeoutMillis === Number.POSITIVE_INFINITY ? 0 : engine.now()
+    const groupBy = this.groupBy
     const span = this.parentSpan.read()
     const costOf = this.costOf
     const primitiveCost = explicitCosts === undefined ? costOf.primitiveCost : undefined
@@ -238,6 +316,12 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
         : costOf.of(record, explicitCosts?.[i])
       if (typeof cost !== "number") return cost
       const entry = make(record, cost, i)
+      if (scheduling !== unscheduled) schedule(entry, scheduling, now)
+      if (groupBy !== undefined) {
+        const key = keyOf(groupBy, record)
+        if (key instanceof InvalidSubmitError) return key
+        entry.key = key
+      }
       if (span !== undefined) entry.span = span
       entries[i] = entry
       total += cost
@@ -257,7 +341,9 @@ export const inertBatcher: BatcherImpl<unknown, unknown, unknown> = keepShape(
   new BatcherImpl<unknown, unknown, unknown>(
     inertEngine,
     new CostOf<unknown>(undefined, defaults.defaultCost, costMethods),
+    undefined,
     Effect.runSync(PubSub.sliding<BatchStats>(1)),
+    Effect.void,
     Effect.void
   )
 )

@@ -17,6 +17,9 @@ export const variables = {
   prefetchBatches: "PREFETCH_BATCHES",
   defaultCost: "DEFAULT_COST",
   dispatch: "DISPATCH",
+  maxConcurrentBatches: "MAX_CONCURRENT_BATCHES",
+  maxQueueDelay: "MAX_QUEUE_DELAY",
+  priorityAging: "PRIORITY_AGING",
   shutdownTimeout: "SHUTDOWN_TIMEOUT",
   name: "NAME"
 } as const satisfies Record<keyof TuningInput, string>
@@ -31,7 +34,10 @@ const numericKnobs: ReadonlySet<Knob> = new Set([
   "prefetchBatches",
   "defaultCost",
   "batchTimeout",
-  "shutdownTimeout"
+  "shutdownTimeout",
+  "maxConcurrentBatches",
+  "maxQueueDelay",
+  "priorityAging"
 ])
 
 const numberLiteral = /^\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/

@@ -1,48 +1,55 @@
 /**
- * The batcher's shared state and every transition of it.
+ * The batcher's shared state and every transition of it: the orchestrator of
+ * the intake (admission, backpressure, deadlines), the lanes (`lanes.ts`,
+ * where batches form) and the executor (`executor.ts`, the slots that run
+ * `process`).
  *
  * All methods here are synchronous: each runs inside one fiber step, so the
- * producers and the two loops see a consistent state without locks. The loops
- * themselves (`loops.ts`) only sequence these transitions with waits.
+ * producers, the aggregation loop and the slots see a consistent state
+ * without locks. The loops themselves (`loops.ts`) only sequence these
+ * transitions with waits.
  *
- * Where a record can be:
+ * Where a record can be (its `state`, see `entry.ts`):
  *
- *   producer ──accept──▶ intake ──fill──▶ open batch ──seal──▶ handoff ──take──▶ in flight ──▶ done
- *      │ (waiting for room)  │               │                    │
- *      └──── interrupted ────┴── withdrawn ◀─┴────────────────────┘
+ * | state     | where                                                 | leaves by                              |
+ * | --------- | ----------------------------------------------------- | -------------------------------------- |
+ * | NEW       | its producer waits for room                           | admitted → QUEUED; cancelled, deadline |
+ * | QUEUED    | a lane's queue, or a sealed batch in the handoff      | fill → OPEN; take → IN_FLIGHT          |
+ * | OPEN      | a lane's open batch while the aggregation loop waits  | seal → QUEUED (in the handoff)         |
+ * | IN_FLIGHT | inside `process`                                      | settle → DONE                          |
+ * | WITHDRAWN | its producer was interrupted before `process`         | (final; skipped where it lies)         |
+ * | EXPIRED   | its deadline passed before `process`: it has failed   | (final; skipped where it lies)         |
+ * | DONE      | its result was delivered                              | (final)                                |
+ *
+ * Shutdown (`beginShutdown`) stops intake and makes every open batch due;
+ * `abandon` (a `shutdownTimeout` or a dead loop) fails whatever is left.
  */
-import type { Tracer } from "effect"
-import { Cause, Clock, Context, Deferred, Effect, Exit, Queue } from "effect"
+import type { Cause } from "effect"
+import { Clock, Context, Deferred, Exit } from "effect"
 import { constVoid } from "effect/Function"
-import { BatcherShutdownError, ResultCountMismatchError } from "../BatcherError.ts"
+import type { DeadlineExceededError } from "../BatcherError.ts"
+import { BatcherConfigError, BatcherShutdownError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EntryGroup } from "./entry.ts"
-import { DONE, Entry, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
+import { DONE, Entry, EXPIRED, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
+import type { InFlight, Outcome, Slot } from "./executor.ts"
+import { deadlineError, Executor, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
-import type { Tuning } from "./options.ts"
-import { defaults, validateTuningUnsafe } from "./options.ts"
+import { Heap } from "./heap.ts"
+import type { FillResult, Lane, Level } from "./lane.ts"
+import { Lanes } from "./lanes.ts"
+import type { Reconfigurable, Tuning } from "./options.ts"
+import { defaults, reconfigured, validateTuningUnsafe } from "./options.ts"
 import { keepShape } from "./shapes.ts"
 import { Signal } from "./signal.ts"
 import { Counters, snapshotOf, Telemetry } from "./telemetry.ts"
-
-/** A sealed batch: the entries the aggregation loop handed over, in order. */
-export type Batch<Rec, Res, Err> = Array<Entry<Rec, Res, Err>>
-
-/** A sealed batch as it waits in the handoff, with when its oldest record arrived (for its metrics). */
-export interface Sealed<Rec, Res, Err> {
-  readonly entries: Batch<Rec, Res, Err>
-  readonly acceptedAt: number
-}
-
-/** What the records of a settled batch get: one result each, or the failure all of them get. */
-export type Outcome<Res, Err> = ReadonlyArray<Res> | Exit.Exit<never, Err>
 
 /** How a producer that waits for room hears back. */
 export interface Admission {
   /** Every record of the producer was accepted. */
   readonly onAdmitted: () => void
-  /** Shutdown started first: the records not yet accepted never will be. */
-  readonly onRejected: (error: BatcherShutdownError) => void
+  /** Shutdown started, or the records' deadline passed, first: the records not yet accepted never will be. */
+  readonly onRejected: (error: BatcherShutdownError | DeadlineExceededError) => void
 }
 
 /** A producer suspended until its records fit in the queue. */
@@ -53,24 +60,13 @@ export interface RoomWaiter<Rec, Res, Err> {
   readonly admission: Admission
 }
 
-/**
- * Records accepted together: at the same time (one synchronous run of
- * submits) and, for the metrics, in order. `end` counts every record accepted
- * up to and including these, so the record accepted `n`-th (from 0) belongs to
- * the first arrival whose `end` exceeds `n`.
- */
-interface Arrival {
-  readonly at: number
-  end: number
-}
-
 /** What the aggregation loop does after a step. */
 export type AggregatorNext =
   /** Everything accepted has been sealed and shutdown was requested: end the handoff. */
   | { readonly _tag: "Finished" }
-  /** Wait for a signal (a record, room in the handoff, an idle processor, shutdown). */
+  /** Wait for a signal (a record, room in the handoff, an idle slot, shutdown). */
   | { readonly _tag: "Park" }
-  /** Wait for a signal, or until the open batch's deadline `at` (engine time), `millis` from now. */
+  /** Wait for a signal, or until `at` (engine time), `millis` from now: a batch timeout or a deadline. */
   | { readonly _tag: "ParkUntil"; readonly millis: number; readonly at: number }
   /** A batch was sealed and processed inline: step again. */
   | { readonly _tag: "Continue" }
@@ -83,122 +79,62 @@ const continueStep: AggregatorNext = { _tag: "Continue" }
 const recheckStep: AggregatorNext = { _tag: "ParkUntilNextRound" }
 
 export class Engine<Rec, Res, Err> {
-  readonly tuning: Tuning
-  readonly handoff: Queue.Queue<Sealed<Rec, Res, Err>, Cause.Done>
-  /** Completed once both loops have stopped and every result is delivered. */
+  tuning: Tuning
+  /** Completed once the loops have stopped and every result is delivered. */
   readonly stopped: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
-
   /** False from the moment shutdown starts: no record is accepted after that. */
   accepting = true
-  private readonly intake = new Fifo<Entry<Rec, Res, Err>>()
-  private readonly waiters = new Fifo<RoomWaiter<Rec, Res, Err>>()
-
-  private open: Batch<Rec, Res, Err> = []
-  /** How many of the open batch's first records are marked OPEN (see `markOpen`). */
-  private openMarked = 0
-  private openLive = 0
-  private openCost = 0
-  private openDeadline = 0
-  /** Set by the processing loop when it waits on an empty handoff. */
-  private processorIdle = false
-  /** The batch inside `process` right now, if any, its cost and when it started. */
-  private inFlight: Batch<Rec, Res, Err> | undefined
-  inFlightCost = 0
-  /** The records of the batch in flight, for `process`. */
-  inFlightRecords: ReadonlyArray<Rec> = []
-  /** The distinct spans of its producers, if any has one, for the links of the batch's span. */
-  inFlightSpans: ReadonlySet<Tracer.AnySpan> | undefined = undefined
-  private batchStartedAt = 0
-  /** The last settled batch's time in `process` and end, for its metrics. */
-  private settledMillis = 0
-  private settledAt = 0
-  /**
-   * When the processing loop last finished a batch (or started): everything
-   * from then to the next batch's start is idle time, including time the loop
-   * waited to be scheduled, so busy + idle covers the loop's whole life.
-   */
-  private idleSince: number
-
-  /** Wakes the aggregation loop: records arrived, room freed, the processor went idle, shutdown. */
+  readonly counters = new Counters()
+  readonly executor: Executor<Rec, Res, Err>
+  /** Wakes the aggregation loop: records arrived, room freed, a slot went idle, shutdown, a reconfiguration. */
   readonly aggregatorSignal = new Signal()
-  /** Wakes the processing loop: a batch was sealed, or the handoff ended. */
-  readonly processorSignal = new Signal()
-  /** Set once the processing loop took the end of the handoff. */
-  handoffEnded = false
-  /**
-   * When records arrived, oldest first, for the queue-wait and latency metrics
-   * of each batch's oldest record: kept per arrival, not per record (8 bytes
-   * less per record). `acceptedCount` and `takenCount` count every record that
-   * entered and left the intake, withdrawn ones included.
-   */
-  private readonly arrivals = new Fifo<Arrival>()
-  private acceptedCount = 0
-  private takenCount = 0
-  /** When the oldest record of the open batch, of the batch in flight and of the last settled batch arrived. */
-  private openAcceptedAt = 0
-  private inFlightAcceptedAt = 0
-  private settledAcceptedAt = 0
-  /** The cost of the records in the intake (withdrawn ones included until they leave it). */
-  private intakeCost = 0
-  /**
-   * While the aggregation loop is parked, new records wake it only once the
-   * intake holds this many records, or (`wakeOnCost`) enough cost to fill the
-   * open batch: before that they could not change its decision (the batch
-   * would not be full, nor reach `minBatchSize`). So a burst wakes it once per
-   * batch, not once per record. The cost test has the same shape as `fill`'s,
-   * so fractional costs round the same way in both.
-   */
-  private wakeAtCount = 1
-  private wakeOnCost = false
 
-  /** Whether results are being delivered right now (producers resume inline). */
-  private delivering = false
-  /**
-   * Set when a producer submits from inside a delivery: its records feed the
-   * next batch synchronously, so the processing loop must yield now and then.
-   * The processing loop reads and clears it after each delivery.
-   */
-  fedByDelivery = false
+  /** Where records wait and batches form, and the fair choice between keys. */
+  private readonly lanes: Lanes<Entry<Rec, Res, Err>>
+  /** Records with a deadline, and producers waiting for room with one, earliest first. */
+  private readonly deadlines = new Heap<Entry<Rec, Res, Err>>()
+  private readonly waiterDeadlines = new Heap<RoomWaiter<Rec, Res, Err>>()
+  private readonly fillResult: FillResult = { full: false, left: 0, expired: 0 }
 
-  /** Whether the aggregation loop yielded since it found a batch ready for an idle processor. */
-  private burstEnded = false
-
+  /** Records in the lanes' queues (withdrawn ones until they leave them): what `maxQueueSize` bounds. */
+  private queued = 0
+  /** Arrival numbers: every record accepted gets the next one. */
+  private arrivals = 0
+  private readonly waiters = new Fifo<RoomWaiter<Rec, Res, Err>>()
   /** Producers admitted during the current aggregation step, told once it ends. */
   private admitted: Array<Admission> = []
+  /** Whether the aggregation loop yielded since it found a batch ready for an idle slot. */
+  private burstEnded = false
+  /** Set once shutdown made every open batch due. */
+  private shutdownSwept = false
 
-  readonly counters = new Counters()
   private readonly clock: Clock.Clock
   /**
    * When the batcher started, in Clock milliseconds. The engine's times count
    * from it, so they stay small integers (V8 Smis, stored unboxed).
    */
   private readonly epoch: number
+
+  constructor(tuning: Tuning, keyed: boolean, clock: Clock.Clock, telemetry: Telemetry) {
+    this.tuning = tuning
+    this.lanes = new Lanes(keyed)
+    this.clock = clock
+    this.epoch = clock.currentTimeMillisUnsafe()
+    this.executor = new Executor(this.counters, telemetry, (entry, now) => this.expire(entry, now))
+    this.telemetry = telemetry
+  }
   private readonly telemetry: Telemetry
 
-  constructor(
-    tuning: Tuning,
-    handoff: Queue.Queue<Sealed<Rec, Res, Err>, Cause.Done>,
-    clock: Clock.Clock,
-    telemetry: Telemetry
-  ) {
-    this.tuning = tuning
-    this.handoff = handoff
-    this.clock = clock
-    this.telemetry = telemetry
-    this.epoch = clock.currentTimeMillisUnsafe()
-    this.idleSince = 0
-  }
-
   /** Milliseconds since the batcher started. */
-  private now(): number {
+  now(): number {
     return this.clock.currentTimeMillisUnsafe() - this.epoch
   }
 
   /**
    * The acceptance time of a record, read once per synchronous run of submits
    * (until the next microtask): it only feeds the queue-wait and latency
-   * metrics, and a clock read per submit was 5% of a burst's cost. Whole
-   * milliseconds, the real clock's unit, also under a test clock.
+   * metrics and the aging of priorities, and a clock read per submit was 5% of
+   * a burst's cost. Whole milliseconds, the real clock's unit.
    */
   private acceptedNow(): number {
     if (this.runStartedAt < 0) {
@@ -219,10 +155,15 @@ export class Engine<Rec, Res, Err> {
 
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
-    if (this.waiters.size > 0 || this.intake.size >= this.tuning.maxQueueSize) return false
-    this.intake.push(entry)
-    this.counted(1, entry.cost, this.acceptedNow())
-    this.recordsArrived()
+    if (this.waiters.size > 0 || this.queued >= this.tuning.maxQueueSize) return false
+    const lanes = this.lanes
+    if (lanes.keyed || !isPlain(entry)) {
+      if (this.acceptEach([entry], 0, 1, this.acceptedNow())) this.aggregatorSignal.notify()
+      return true
+    }
+    const lane = lanes.single
+    lane.levels[0].queue.push(entry)
+    if (this.arrived(lane, lane.levels[0], 1, entry.cost, this.acceptedNow())) this.aggregatorSignal.notify()
     return true
   }
 
@@ -234,21 +175,79 @@ export class Engine<Rec, Res, Err> {
    */
   enqueue(group: EntryGroup<Entry<Rec, Res, Err>>, admission: Admission): RoomWaiter<Rec, Res, Err> | undefined {
     const entries = group.entries
-    const room = this.waiters.size === 0 ? this.tuning.maxQueueSize - this.intake.size : 0
+    const room = this.waiters.size === 0 ? Math.max(0, this.tuning.maxQueueSize - this.queued) : 0
+    const now = this.acceptedNow()
+    const general = this.lanes.keyed || (entries.length > 0 && !isPlain(entries[0]))
     if (entries.length <= room) {
-      this.intake.pushAll(entries, 0, entries.length)
-      this.counted(entries.length, group.cost, this.acceptedNow())
-      this.recordsArrived()
+      let wake: boolean
+      if (general) {
+        wake = this.acceptEach(entries, 0, entries.length, now)
+      } else {
+        const lane = this.lanes.single
+        lane.levels[0].queue.pushAll(entries, 0, entries.length)
+        wake = this.arrived(lane, lane.levels[0], entries.length, group.cost, now)
+      }
+      if (wake) this.aggregatorSignal.notify()
       return undefined
     }
     for (let i = room; i < entries.length; i++) entries[i].state = NEW
-    this.accept(entries, 0, room, this.acceptedNow())
+    this.acceptEach(entries, 0, room, now)
     // Signals resume fibers inline, and they may re-enter the engine: every
     // transition completes before its signal (here: the waiter is queued first).
     const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: room, cancelled: false, admission }
     this.waiters.push(waiter)
-    this.signalAggregator()
+    const deadline = entries[room].deadline
+    if (deadline !== Number.POSITIVE_INFINITY) this.waiterDeadlines.push(waiter, deadline)
+    this.aggregatorSignal.notify()
     return waiter
+  }
+
+  /**
+   * Accepts `entries[from..to)` one by one into their lanes and levels,
+   * noting where keyed records and records with a deadline went. Returns
+   * whether they can change what the aggregation loop does: the caller
+   * signals it once its own transition is complete.
+   */
+  private acceptEach(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number, to: number, now: number): boolean {
+    let wake = false
+    for (let i = from; i < to; i++) {
+      const entry = entries[i]
+      entry.state = QUEUED
+      const lane = this.lanes.laneOf(entry.key)
+      const level = lane.levelOf(entry.priority)
+      if (this.lanes.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
+        entry.level = level
+        entry.position = level.accepted
+        if (entry.deadline !== Number.POSITIVE_INFINITY) this.deadlines.push(entry, entry.deadline)
+      }
+      level.queue.push(entry)
+      wake = this.arrived(lane, level, 1, entry.cost, now) || wake
+    }
+    return wake
+  }
+
+  /**
+   * Counts `count` records of total `cost` as accepted into `level` of `lane`
+   * at `now`; returns whether they can change what the aggregation loop does.
+   */
+  private arrived(
+    lane: Lane<Entry<Rec, Res, Err>>,
+    level: Level<Entry<Rec, Res, Err>>,
+    count: number,
+    cost: number,
+    now: number
+  ): boolean {
+    level.arrived(count, now, this.arrivals)
+    this.arrivals += count
+    this.queued += count
+    lane.queued += count
+    lane.queuedCost += cost
+    if (this.executor.isDelivering) this.executor.fedByDelivery = true
+    this.counters.submitted += count
+    this.counters.pending += count
+    this.lanes.markDirty(lane)
+    return lane.queued >= lane.wakeAtCount ||
+      (lane.wakeOnCost && lane.openCost + lane.queuedCost >= this.tuning.targetBatchCost)
   }
 
   /**
@@ -263,62 +262,75 @@ export class Engine<Rec, Res, Err> {
   /** Withdraws `entry` if it was accepted and has not reached `process`. */
   withdraw(entry: Entry<Rec, Res, Err>): void {
     if (!isPending(entry)) return
-    if (entry.state === OPEN) {
-      this.openLive--
-      this.openCost -= entry.cost
-    }
+    if (entry.state === OPEN) this.leaveOpen(entry)
     entry.state = WITHDRAWN
     this.counters.pending--
     this.counters.withdrawn++
   }
 
-  /** Accepts `entries[from..to)` into the queue. */
-  private accept(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number, to: number, now: number): void {
-    let cost = 0
-    for (let i = from; i < to; i++) {
-      const entry = entries[i]
-      entry.state = QUEUED
-      cost += entry.cost
+  /** An OPEN record leaves its lane's open batch: the batch has room again, for the next step to fill. */
+  private leaveOpen(entry: Entry<Rec, Res, Err>): void {
+    const lane = entry.level === undefined ? this.lanes.single : (entry.level as Level<Entry<Rec, Res, Err>>).lane
+    lane.openLive--
+    lane.openCost -= entry.cost
+    this.lanes.markDirty(lane)
+  }
+
+  /**
+   * The record's deadline passed before it reached `process`: it fails with
+   * `DeadlineExceededError` and gives back its room in the queue or its batch.
+   */
+  private expire(entry: Entry<Rec, Res, Err>, now: number): void {
+    if (entry.state === OPEN) {
+      this.leaveOpen(entry)
+    } else {
+      const level = entry.level as Level<Entry<Rec, Res, Err>>
+      if (level.holds(entry.position)) {
+        // Still queued: its room is free now; it leaves the queue when a fill passes it.
+        this.queued--
+        level.lane.queuedCost -= entry.cost
+        this.lanes.markDirty(level.lane)
+      }
     }
-    this.intake.pushAll(entries, from, to)
-    this.counted(to - from, cost, now)
+    const counters = this.counters
+    counters.pending--
+    counters.completed++
+    counters.failed++
+    counters.expired++
+    entry.state = EXPIRED
+    entry.record = undefined
+    if (entry.span !== undefined) entry.span = undefined
+    this.telemetry.recordsSettled(1, true)
+    entry.deliver(Exit.fail(deadlineError(entry, now)) as Exit.Exit<never, Err>)
   }
 
-  /** Counts `count` records of total `cost` as accepted into the queue at `now`. */
-  private counted(count: number, cost: number, now: number): void {
-    if (count === 0) return
-    const last = this.arrivals.last()
-    this.acceptedCount += count
-    if (last !== undefined && last.at === now) last.end = this.acceptedCount
-    else this.arrivals.push({ at: now, end: this.acceptedCount })
-    if (this.delivering) this.fedByDelivery = true
-    this.intakeCost += cost
-    this.counters.submitted += count
-    this.counters.pending += count
-  }
-
-  /** Records were accepted: wake the aggregation loop if they can change what it does. */
-  private recordsArrived(): void {
-    if (
-      this.intake.size >= this.wakeAtCount ||
-      (this.wakeOnCost && this.openCost + this.intakeCost >= this.tuning.targetBatchCost)
-    ) this.signalAggregator()
+  /** Expires every record and waiting producer whose deadline is `now` or earlier. */
+  private expireDue(now: number): void {
+    const deadlines = this.deadlines
+    while (deadlines.size > 0 && deadlines.peekRank() <= now) {
+      const entry = deadlines.pop()
+      if (isPending(entry)) this.expire(entry, now)
+    }
+    const waiters = this.waiterDeadlines
+    while (waiters.size > 0 && waiters.peekRank() <= now) {
+      const waiter = waiters.pop()
+      if (waiter.cancelled || waiter.offset === waiter.entries.length) continue
+      waiter.cancelled = true
+      const first = waiter.entries[waiter.offset]
+      waiter.admission.onRejected(deadlineError(first, now))
+    }
   }
 
   // ---------------------------------------------------------------------------
   // aggregation
   // ---------------------------------------------------------------------------
 
-  /** Wakes the aggregation loop, or makes its next park return at once. */
-  signalAggregator(): void {
-    this.aggregatorSignal.notify()
-  }
-
   /**
-   * One aggregation step: fill the open batch from the queue, admit waiting
-   * producers into the room that freed, seal the batches that are due while
-   * the handoff has room (stopping after one that ran inline), tell admitted
-   * producers, and say what to wait for next.
+   * One aggregation step: expire what passed its deadline, fill the open
+   * batches from the queues, admit waiting producers into the room that
+   * freed, seal the due batches (oldest first) while the handoff has room
+   * (stopping after one that ran inline), tell admitted producers, and say
+   * what to wait for next.
    */
   aggregate(): AggregatorNext {
     const next = this.step()
@@ -333,154 +345,159 @@ export class Engine<Rec, Res, Err> {
   private step(): AggregatorNext {
     const now = this.now()
     this.aggregatorSignal.clear()
-    if (this.openLive === 0 && this.open.length > 0) this.resetOpen()
-    for (;;) {
-      let full = this.fill(now)
-      // Room freed by filling admits waiting producers, whose records may fill further.
-      while (this.admitWaiters(now) && !full) full = this.fill(now)
-      const due = this.openLive > 0 && !Queue.isFullUnsafe(this.handoff) ? this.dueToSeal(full, now) : "no"
-      if (due === "for an idle processor" && !this.burstEnded) {
-        // Submits resume the loops inline: let the current burst of submits
-        // end (one scheduler round) before a batch goes to an idle processor,
-        // or a synchronous burst would make batches of one. Meanwhile the
-        // loop stays parked, so full batches still go inline as they fill.
-        this.burstEnded = true
-        this.markOpen()
-        this.setWakeThresholds(full)
-        return recheckStep
-      }
-      if (due !== "no") {
-        this.burstEnded = false
-        // A sealed batch that woke the processor was processed inline, and its
-        // producers may have submitted again: return to the loop, which yields
-        // now and then, rather than loop here unboundedly.
-        if (this.seal()) return continueStep
-        continue
-      }
-      if (this.openLive > 0) {
-        this.markOpen()
-        this.setWakeThresholds(full)
-        const waitMillis = this.openDeadline - now
-        return full || !this.accepting || waitMillis <= 0
-          ? park
-          : { _tag: "ParkUntil", millis: waitMillis, at: this.openDeadline }
-      }
-      if (this.open.length > 0) this.resetOpen()
-      this.wakeAtCount = 1
-      this.wakeOnCost = false
-      return !this.accepting && this.intake.size === 0 ? finished : park
+    if (this.deadlines.size > 0 || this.waiterDeadlines.size > 0) this.expireDue(now)
+    const lanes = this.lanes
+    if (!this.accepting && !this.shutdownSwept) {
+      this.shutdownSwept = true
+      lanes.allReady()
     }
-  }
-
-  /**
-   * Moves records from the queue into the open batch; returns whether the
-   * batch is full. The records are found first and then moved in one step
-   * (with the withdrawn ones among them, which `seal` drops). They stay
-   * QUEUED: no producer runs before this step ends, and `markOpen` marks
-   * those still in the open batch then.
-   */
-  private fill(now: number): boolean {
-    const { maxBatchSize, targetBatchCost } = this.tuning
-    const intake = this.intake
-    const available = intake.size
-    let live = this.openLive
-    let cost = this.openCost
-    let taken = 0
-    let takenCost = 0
-    let full = true
-    while (live < maxBatchSize && cost < targetBatchCost) {
-      if (taken === available) {
-        full = false
-        break
-      }
-      const entry = intake.at(taken)
-      if (entry.state !== WITHDRAWN) {
-        if (live > 0 && cost + entry.cost > targetBatchCost) break
-        cost += entry.cost
-        if (live++ === 0) {
-          this.openDeadline = now + this.tuning.batchTimeoutMs
-          this.openAcceptedAt = this.arrivedAt(this.takenCount + taken)
+    for (;;) {
+      this.fillDirty(now)
+      lanes.timedOut(now, this.tuning.batchTimeoutMs)
+      // Room freed by filling admits waiting producers, whose records may fill further.
+      if (this.admitWaiters(now)) continue
+      const { prefetchBatches } = this.tuning
+      if (this.executor.handoff.size >= prefetchBatches) break
+      let lane = lanes.nextReady()
+      if (lane === undefined) {
+        lane = this.tuning.dispatch === "idle" && this.executor.hasIdleSlot
+          ? lanes.oldestWith(this.tuning.minBatchSize)
+          : undefined
+        if (lane === undefined) break
+        if (!this.burstEnded) {
+          // Submits resume the loops inline: let the current burst of submits
+          // end (one scheduler round) before a batch goes to an idle slot,
+          // or a synchronous burst would make batches of one. Meanwhile the
+          // loop stays parked, so full batches still go inline as they fill.
+          this.burstEnded = true
+          this.parkLanes()
+          return recheckStep
         }
       }
-      takenCost += entry.cost
-      taken++
+      this.burstEnded = false
+      // A sealed batch that woke a slot was processed inline, and its
+      // producers may have submitted again: return to the loop, which yields
+      // now and then, rather than loop here unboundedly.
+      if (this.seal(lane)) {
+        this.parkLanes()
+        return continueStep
+      }
     }
-    if (taken > 0) {
-      this.open = intake.moveTo(this.open, taken)
-      this.takenCount += taken
-      while (this.arrivals.size > 0 && this.arrivals.peek().end <= this.takenCount) this.arrivals.shift()
-      // The cost sum restarts from 0 when the queue empties, so float drift cannot build up.
-      this.intakeCost = intake.size === 0 ? 0 : this.intakeCost - takenCost
-      this.openLive = live
-      this.openCost = cost
+    this.parkLanes()
+    return this.nextWait(now)
+  }
+
+  /** Fills the open batch of every dirty lane; full ones (or all, in shutdown) become ready. */
+  private fillDirty(now: number): void {
+    const lanes = this.lanes
+    if (!lanes.hasDirty) return
+    const dirty = lanes.takeDirty()
+    const { maxBatchSize, priorityAgingMs, targetBatchCost } = this.tuning
+    const result = this.fillResult
+    for (let i = 0; i < dirty.length; i++) {
+      const lane = dirty[i]
+      // Every record it had was withdrawn or expired: it starts over.
+      if (lane.openLive === 0 && lane.open.length > 0) lanes.closeOpen(lane)
+      const wasOpen = lane.openLive > 0
+      const full = lane.fill(now, maxBatchSize, targetBatchCost, priorityAgingMs, result)
+      this.queued -= result.left - result.expired
+      if (lane.openLive > 0) {
+        if (!wasOpen) lanes.opened(lane)
+        if (full || !this.accepting) lanes.makeReady(lane)
+      } else if (lane.open.length > 0) {
+        // Nothing live was taken: drop what it passed over.
+        lanes.closeOpen(lane)
+      } else {
+        lanes.dropIfEmpty(lane)
+      }
     }
-    return full
   }
 
   /**
-   * The open batch waits past the end of this step: its records become OPEN,
-   * so that a producer withdrawing one makes room in the batch.
+   * Hands the lane's open batch (at most the caps' worth of it, when they
+   * were lowered) to the executor; returns whether that woke a slot (and it
+   * ran inline).
    */
-  private markOpen(): void {
-    const open = this.open
-    for (let i = this.openMarked; i < open.length; i++) {
+  private seal(lane: Lane<Entry<Rec, Res, Err>>): boolean {
+    const open = lane.open
+    const { maxBatchSize, targetBatchCost } = this.tuning
+    const whole = lane.openLive <= maxBatchSize && (lane.openCost <= targetBatchCost || lane.openLive === 1)
+    let batch: Array<Entry<Rec, Res, Err>>
+    let rest: Array<Entry<Rec, Res, Err>> | undefined
+    if (whole) {
+      for (let i = 0; i < lane.openMarked; i++) {
+        if (open[i].state === OPEN) open[i].state = QUEUED
+      }
+      batch = lane.openLive === open.length ? open : open.filter(isPending)
+    } else {
+      ;[batch, rest] = splitOpen(open, maxBatchSize, targetBatchCost)
+    }
+    const sealed = { entries: batch, acceptedAt: lane.openAcceptedAt, key: lane.key }
+    if (rest === undefined) {
+      this.lanes.closeOpen(lane)
+    } else {
+      let cost = 0
+      for (const entry of rest) cost += entry.cost
+      lane.open = rest
+      lane.openMarked = rest.length
+      lane.openLive = rest.length
+      lane.openCost = cost
+      lane.ready = false
+      this.lanes.makeReady(lane)
+    }
+    if (lane.queued > 0) this.lanes.markDirty(lane)
+    return this.executor.hand(sealed)
+  }
+
+  /**
+   * The open batches wait past the end of this step: their records become
+   * OPEN, so that a producer withdrawing one makes room in its batch; and
+   * each lane's wake thresholds are set.
+   */
+  private parkLanes(): void {
+    const touched = this.lanes.takeTouched()
+    for (let i = 0; i < touched.length; i++) this.parkLane(touched[i])
+  }
+
+  private parkLane(lane: Lane<Entry<Rec, Res, Err>>): void {
+    const open = lane.open
+    for (let i = lane.openMarked; i < open.length; i++) {
       if (open[i].state === QUEUED) open[i].state = OPEN
     }
-    this.openMarked = open.length
-  }
-
-  /** When the record accepted `count`-th (from 0) arrived; it must still be in the intake. */
-  private arrivedAt(count: number): number {
-    for (let i = 0;; i++) {
-      const arrival = this.arrivals.at(i)
-      if (arrival.end > count) return arrival.at
+    lane.openMarked = open.length
+    if (lane.openLive === 0) {
+      lane.wakeAtCount = 1
+      lane.wakeOnCost = false
+      return
     }
-  }
-
-  /**
-   * Before parking with an open batch: new records matter once they could
-   * fill it (by size or cost) or, with "idle" dispatch and a free processor,
-   * bring it to `minBatchSize`. A full batch waits for room, not records.
-   */
-  private setWakeThresholds(full: boolean): void {
-    if (full) {
-      this.wakeAtCount = Number.POSITIVE_INFINITY
-      this.wakeOnCost = false
+    if (lane.ready) {
+      // A due batch waits for room in the handoff, not for records.
+      lane.wakeAtCount = Number.POSITIVE_INFINITY
+      lane.wakeOnCost = false
       return
     }
     const { dispatch, maxBatchSize, minBatchSize } = this.tuning
-    this.wakeAtCount = dispatch === "idle" && this.processorIdle && !this.burstEnded
-      ? Math.min(maxBatchSize, minBatchSize) - this.openLive
-      : maxBatchSize - this.openLive
-    this.wakeOnCost = true
+    lane.wakeAtCount = dispatch === "idle" && this.executor.hasIdleSlot && !this.burstEnded
+      ? Math.max(1, Math.min(maxBatchSize, minBatchSize) - lane.openLive)
+      : Math.max(1, maxBatchSize - lane.openLive)
+    lane.wakeOnCost = true
   }
 
-  private dueToSeal(full: boolean, now: number): "yes" | "for an idle processor" | "no" {
-    if (full || !this.accepting || now >= this.openDeadline) return "yes"
-    return this.tuning.dispatch === "idle" && this.processorIdle && this.openLive >= this.tuning.minBatchSize &&
-        Queue.sizeUnsafe(this.handoff) === 0
-      ? "for an idle processor"
-      : "no"
-  }
-
-  /** Hands the open batch to the processor; returns whether that woke it (and it ran inline). */
-  private seal(): boolean {
-    const open = this.open
-    for (let i = 0; i < this.openMarked; i++) {
-      if (open[i].state === OPEN) open[i].state = QUEUED
+  /** What to wait for after a step: the next timeout or deadline, or a signal; or the end. */
+  private nextWait(now: number): AggregatorNext {
+    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) return finished
+    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
+    const deadlines = this.deadlines
+    // Records that reached process or left stay in the heap: drop them from its top.
+    while (deadlines.size > 0 && !isPending(deadlines.peek())) deadlines.pop()
+    if (deadlines.size > 0) at = Math.min(at, deadlines.peekRank())
+    const waiters = this.waiterDeadlines
+    while (waiters.size > 0 && (waiters.peek().cancelled || waiters.peek().offset === waiters.peek().entries.length)) {
+      waiters.pop()
     }
-    const batch: Batch<Rec, Res, Err> = this.openLive === open.length ? open : open.filter(isPending)
-    Queue.offerUnsafe(this.handoff, { entries: batch, acceptedAt: this.openAcceptedAt })
-    this.processorIdle = false
-    this.resetOpen()
-    return this.processorSignal.notify()
-  }
-
-  private resetOpen(): void {
-    this.open = []
-    this.openMarked = 0
-    this.openLive = 0
-    this.openCost = 0
+    if (waiters.size > 0) at = Math.min(at, waiters.peekRank())
+    if (at === Number.POSITIVE_INFINITY) return park
+    return { _tag: "ParkUntil", millis: Math.max(0, at - now), at }
   }
 
   /**
@@ -490,15 +507,16 @@ export class Engine<Rec, Res, Err> {
    */
   private admitWaiters(now: number): boolean {
     let admitted = false
-    while (this.waiters.size > 0 && this.intake.size < this.tuning.maxQueueSize) {
+    const max = this.tuning.maxQueueSize
+    while (this.waiters.size > 0 && this.queued < max) {
       const waiter = this.waiters.peek()
       if (waiter.cancelled) {
         this.waiters.shift()
         continue
       }
       const { entries, offset } = waiter
-      waiter.offset = Math.min(entries.length, offset + this.tuning.maxQueueSize - this.intake.size)
-      this.accept(entries, offset, waiter.offset, now)
+      waiter.offset = Math.min(entries.length, offset + max - this.queued)
+      this.acceptEach(entries, offset, waiter.offset, now)
       admitted ||= waiter.offset > offset
       if (waiter.offset === entries.length) {
         this.waiters.shift()
@@ -508,186 +526,76 @@ export class Engine<Rec, Res, Err> {
     return admitted
   }
 
-  // ---------------------------------------------------------------------------
-  // processing
-  // ---------------------------------------------------------------------------
-
   /** The aggregation loop sealed every accepted record after shutdown: no batch will follow. */
   endHandoff(): void {
-    Queue.endUnsafe(this.handoff)
-    this.processorSignal.notify()
+    this.executor.handoffEnded = true
+    this.executor.wakeAll()
   }
 
-  /** The processing loop is about to park: with an empty handoff, it is idle. */
-  processorWaiting(): void {
-    if (Queue.sizeUnsafe(this.handoff) === 0) {
-      this.processorIdle = true
-      this.signalAggregator()
-    }
+  // ---------------------------------------------------------------------------
+  // slots
+  // ---------------------------------------------------------------------------
+
+  /** The slot is about to park on an empty handoff: with "idle" dispatch that can make a batch due. */
+  slotWaiting(slot: Slot): void {
+    if (this.executor.slotWaiting(slot)) this.aggregatorSignal.notify()
   }
 
-  /**
-   * Takes the next sealed batch that still has records, if one is ready, and
-   * puts its records in flight (withdrawn ones are dropped here, so `process`
-   * never sees them). Sets `handoffEnded` when the handoff has ended. The
-   * caller signals the aggregation loop (room freed) once `process` started.
-   */
-  takeBatch(): Batch<Rec, Res, Err> | undefined {
-    for (;;) {
-      const taken = Queue.takeUnsafe(this.handoff)
-      if (taken === undefined) return undefined
-      if (Exit.isFailure(taken)) {
-        this.handoffEnded = true
-        return undefined
-      }
-      const live = this.startBatch(taken.value.entries)
-      if (live !== undefined) {
-        this.inFlightAcceptedAt = taken.value.acceptedAt
-        return live
-      }
-    }
+  /** Whether `slot` must leave: fewer slots were configured, or the handoff ended with nothing left. */
+  slotDone(slot: Slot): boolean {
+    const executor = this.executor
+    return slot.index >= this.tuning.maxConcurrentBatches || (executor.handoffEnded && executor.handoff.size === 0)
   }
 
   /**
-   * Puts the sealed batch's pending records in flight and collects what
-   * `process` and its span need (`inFlightRecords`, `inFlightSpans`), in one
-   * pass: a batch that waited in the handoff was last touched when it was
-   * filled, so each pass over it costs cache misses just before `process`
-   * starts. Returns the
-   * records in flight (the batch itself unless some were withdrawn), or
-   * undefined when none is left.
+   * Takes the next sealed batch, if one is ready, and puts its records in
+   * flight. The caller reports it (`processStarted`) once `process` started.
    */
-  private startBatch(sealed: Batch<Rec, Res, Err>): Batch<Rec, Res, Err> | undefined {
-    const size = sealed.length
-    const records = new Array<Rec>(size)
-    let live = sealed
-    let count = 0
-    let cost = 0
-    let spans: Set<Tracer.AnySpan> | undefined
-    for (let i = 0; i < size; i++) {
-      const entry = sealed[i]
-      if (!isPending(entry)) {
-        if (live === sealed) live = sealed.slice(0, i)
-        continue
-      }
-      if (live !== sealed) live.push(entry)
-      entry.state = IN_FLIGHT
-      cost += entry.cost
-      records[count++] = entry.record as Rec
-      if (entry.span !== undefined) (spans ??= new Set()).add(entry.span)
-    }
-    if (count === 0) return undefined
-    records.length = count
-    const now = this.now()
-    this.counters.idleMs += now - this.idleSince
-    this.counters.pending -= live.length
-    this.counters.inFlight = live.length
-    this.inFlight = live
-    this.inFlightCost = cost
-    this.inFlightRecords = records
-    this.inFlightSpans = spans
-    this.batchStartedAt = now
-    return live
+  takeBatch(): InFlight<Rec, Res, Err> | undefined {
+    if (this.executor.handoff.size === 0) return undefined
+    return this.executor.take(this.now())
   }
+
+  /** The batch's `process` has started: report it, and tell the aggregation loop the handoff has room. */
+  processStarted(batch: InFlight<Rec, Res, Err>, running: boolean): void {
+    this.executor.started(batch, running)
+    this.aggregatorSignal.notify()
+  }
+
+  settleBatch(
+    batch: InFlight<Rec, Res, Err>,
+    exit: Exit.Exit<ReadonlyArray<Res>, unknown>
+  ): Outcome<Res, Err> | undefined {
+    return this.executor.settle(batch, exit, this.now())
+  }
+
+  deliver(batch: InFlight<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
+    this.executor.deliver(batch, outcome)
+  }
+
+  // ---------------------------------------------------------------------------
+  // reconfiguration
+  // ---------------------------------------------------------------------------
 
   /**
-   * The taken batch's `process` has started: report it, and tell the
-   * aggregation loop the handoff has room. Kept apart from `takeBatch` so that
-   * neither the metrics nor the aggregation step delay `process`. `running`
-   * is false when `process` already returned (it ran synchronously): then the
-   * gauges are left to `deliver`, since they would show the batch in flight
-   * for no time at all.
+   * Applies `patch` over the current knobs, validated together with them: an
+   * invalid patch changes nothing. Effective from the next aggregation step;
+   * returns the new tuning (the caller starts slots when there are more).
    */
-  processStarted(running: boolean): void {
-    if (this.inFlight !== undefined) {
-      this.telemetry.batchStarted(
-        this.inFlight.length,
-        this.inFlightCost,
-        this.batchStartedAt,
-        this.inFlightAcceptedAt,
-        this.counters,
-        running
-      )
+  reconfigure(patch: Reconfigurable): Tuning | BatcherConfigError {
+    const next = reconfigured(this.tuning, patch)
+    if (next instanceof BatcherConfigError) return next
+    this.tuning = next
+    // Caps, timeouts or room changed: every lane is looked at again.
+    for (const lane of this.lanes.all()) {
+      if (lane.queued > 0) this.lanes.markDirty(lane)
+      const full = lane.openLive >= next.maxBatchSize || lane.openCost >= next.targetBatchCost
+      if (lane.openLive > 0 && full) this.lanes.makeReady(lane)
+      lane.wakeAtCount = 1
     }
-    this.signalAggregator()
-  }
-
-  /**
-   * `process` ran `batch` and exited with `exit`: updates the stats and
-   * metrics, and returns what its records get (their results, or the failure
-   * every one of them gets) for `deliver`. Returns undefined when the batch
-   * was abandoned meanwhile: every record already has its result.
-   */
-  settleBatch(batch: Batch<Rec, Res, Err>, exit: Exit.Exit<ReadonlyArray<Res>, Err>): Outcome<Res, Err> | undefined {
-    if (this.inFlight !== batch) return undefined
-    const now = this.now()
-    const size = batch.length
-    const busyMillis = now - this.batchStartedAt
-    this.idleSince = now
-    const counters = this.counters
-    this.inFlight = undefined
-    // Let go of the records: an idle batcher keeps none of them.
-    this.inFlightRecords = []
-    this.inFlightSpans = undefined
-    counters.inFlight = 0
-    counters.busyMs += busyMillis
-    counters.batches++
-    counters.batchedRecords += size
-    counters.batchCost += this.inFlightCost
-    counters.completed += size
-    let outcome: Outcome<Res, Err>
-    if (Exit.isFailure(exit)) {
-      outcome = Exit.failCause(exit.cause)
-    } else if (!Array.isArray(exit.value)) {
-      outcome = Exit.die(
-        new TypeError(`process must return an array of ${size} results, got ${describe(exit.value)}`)
-      )
-    } else if (exit.value.length !== size) {
-      outcome = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
-    } else {
-      outcome = exit.value
-    }
-    const failed = !Array.isArray(outcome)
-    if (failed) counters.failed += size
-    this.settledMillis = busyMillis
-    this.settledAt = now
-    this.settledAcceptedAt = this.inFlightAcceptedAt
-    return outcome
-  }
-
-  /**
-   * Delivers every record of a settled batch its result, exactly once, after
-   * reporting the batch's metrics (kept out of the way of the next `process`,
-   * which the loop starts between `settleBatch` and this).
-   */
-  deliver(batch: Batch<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
-    this.telemetry.batchFinished(
-      batch.length,
-      this.settledMillis,
-      !Array.isArray(outcome),
-      this.settledAt,
-      this.settledAcceptedAt,
-      this.counters
-    )
-    this.delivering = true
-    try {
-      if (!Array.isArray(outcome)) return this.failAll(batch, outcome as Exit.Exit<never, Err>)
-      for (let i = 0; i < batch.length; i++) {
-        const entry = batch[i]
-        release(entry)
-        entry.succeed(outcome[i])
-      }
-    } finally {
-      this.delivering = false
-    }
-  }
-
-  private failAll(batch: ReadonlyArray<Entry<Rec, Res, Err>>, exit: Exit.Exit<never, Err>): void {
-    for (let i = 0; i < batch.length; i++) {
-      const entry = batch[i]
-      release(entry)
-      entry.deliver(exit)
-    }
+    this.executor.wakeAll()
+    this.aggregatorSignal.notify()
+    return next
   }
 
   // ---------------------------------------------------------------------------
@@ -710,7 +618,7 @@ export class Engine<Rec, Res, Err> {
       this.cancel(waiter.entries, waiter)
       waiter.admission.onRejected(error)
     }
-    this.signalAggregator()
+    this.aggregatorSignal.notify()
   }
 
   /**
@@ -723,29 +631,26 @@ export class Engine<Rec, Res, Err> {
     const exit = Exit.failCause(cause) as Exit.Exit<never, Err>
     let settled = 0
     const settle = (entry: Entry<Rec, Res, Err>) => {
-      if (entry.state === NEW || entry.state === WITHDRAWN || entry.state === DONE) return
-      if (entry.state !== IN_FLIGHT) this.counters.pending--
+      const state = entry.state
+      if (state === NEW || state === WITHDRAWN || state === DONE || state === EXPIRED) return
+      if (state !== IN_FLIGHT) this.counters.pending--
       this.counters.completed++
       this.counters.failed++
       settled++
       release(entry)
       entry.deliver(exit)
     }
-    if (this.inFlight !== undefined) this.inFlight.forEach(settle)
-    this.inFlight = undefined
-    this.counters.inFlight = 0
-    this.open.forEach(settle)
-    this.resetOpen()
-    this.intake.drain().forEach(settle)
-    this.arrivals.drain()
-    this.takenCount = this.acceptedCount
-    this.intakeCost = 0
-    for (let taken = Queue.takeUnsafe(this.handoff); taken !== undefined && Exit.isSuccess(taken);) {
-      taken.value.entries.forEach(settle)
-      taken = Queue.takeUnsafe(this.handoff)
+    this.executor.abandon(settle)
+    for (const lane of this.lanes.all()) {
+      lane.open.forEach(settle)
+      for (const level of lane.levels) level.queue.drain().forEach(settle)
+      lane.queued = 0
+      lane.queuedCost = 0
     }
-    Queue.endUnsafe(this.handoff)
-    this.processorSignal.notify()
+    this.lanes.clear()
+    this.deadlines.clear()
+    this.waiterDeadlines.clear()
+    this.queued = 0
     this.telemetry.recordsSettled(settled, true)
     this.telemetry.sync(this.counters)
   }
@@ -760,37 +665,55 @@ export class Engine<Rec, Res, Err> {
 }
 
 /**
- * Marks `entry` done, just before its result goes out, and lets go of its
- * record and span: its producer may hold the entry (an offer's `Deferred`)
- * long after, and the processing loop holds its last batch until the next.
+ * Splits an open batch that outgrew lowered caps: the first records that fit
+ * go now, the rest stay open (in order; withdrawn and expired ones dropped).
  */
-const release = (entry: Entry<any, any, any>): void => {
-  entry.state = DONE
-  entry.record = undefined
-  if (entry.span !== undefined) entry.span = undefined
+const splitOpen = <E extends Entry<any, any, any>>(
+  open: ReadonlyArray<E>,
+  maxBatchSize: number,
+  targetBatchCost: number
+): [Array<E>, Array<E>] => {
+  const batch: Array<E> = []
+  const rest: Array<E> = []
+  let cost = 0
+  for (const entry of open) {
+    if (!isPending(entry)) continue
+    if (
+      rest.length === 0 && batch.length < maxBatchSize &&
+      (batch.length === 0 || cost + entry.cost <= targetBatchCost)
+    ) {
+      if (entry.state === OPEN) entry.state = QUEUED
+      batch.push(entry)
+      cost += entry.cost
+    } else {
+      entry.state = OPEN
+      rest.push(entry)
+    }
+  }
+  return [batch, rest]
 }
+
+/** Whether the record needs none of the general path: no key, no priority, no deadline. */
+const isPlain = (entry: Entry<any, any, any>): boolean =>
+  entry.priority === 0 && entry.deadline === Number.POSITIVE_INFINITY && entry.key === undefined
 
 /** A `BatcherShutdownError` with `reason`. */
 export const shutdownError = (reason: string): BatcherShutdownError => new BatcherShutdownError({ reason })
 
-const describe = (value: unknown): string =>
-  value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value
-
 /**
- * An engine that no fiber drives, kept with its queue, signals and telemetry
- * for their hidden classes (see `keepShape`); the inert batchers use it.
+ * An engine that no fiber drives, kept with its parts for their hidden
+ * classes (see `keepShape`); the inert batchers use it.
  */
 export const inertEngine: Engine<unknown, unknown, unknown> = keepShape(
   new Engine(
     validateTuningUnsafe({}) as Tuning,
-    Effect.runSync(Queue.bounded<Sealed<unknown, unknown, unknown>, Cause.Done>(1)),
+    false,
     Clock.Clock.defaultValue(),
     new Telemetry(defaults.name, Context.empty())
   )
 )
-// The engine's records of arrivals, sealed batches and waiting producers, for the same reason.
-keepShape<Arrival>({ at: 0, end: 0 })
-keepShape<Sealed<unknown, unknown, unknown>>({ entries: [], acceptedAt: 0 })
+keepShape(inertEngine.executor)
+// The engine's records of open batches and waiting producers, for the same reason.
 keepShape<RoomWaiter<unknown, unknown, unknown>>({
   entries: [],
   offset: 0,

@@ -27,6 +27,12 @@ export const IN_FLIGHT = 3
 export const WITHDRAWN = 4
 /** Its result (success, failure, defect or interruption) was delivered. */
 export const DONE = 5
+/**
+ * Its deadline passed before it reached `process`: it got its
+ * `DeadlineExceededError` and gave back its room in the queue, though it may
+ * still sit in a queue or batch until the aggregation loop passes it.
+ */
+export const EXPIRED = 6
 
 export type EntryState =
   | typeof NEW
@@ -35,6 +41,7 @@ export type EntryState =
   | typeof IN_FLIGHT
   | typeof WITHDRAWN
   | typeof DONE
+  | typeof EXPIRED
 
 /**
  * A record with its cost, and where its result goes. Subclasses differ only in
@@ -55,6 +62,23 @@ export abstract class Entry<Rec, Res, Err> {
   /** The record; let go of (undefined) once its result is delivered: the entry may outlive it. */
   declare record: Rec | undefined
   declare readonly cost: number
+  // The fields below are own fields only of records that use them (a
+  // priority, a deadline, a key); the others read the prototype's default.
+  /** Higher is taken first into a batch. */
+  declare priority: number
+  /** When it expires, in engine time (infinite: never). */
+  declare deadline: number
+  /** Its deadline from its submit call, in milliseconds, for its error. */
+  declare timeoutMillis: number
+  /** Its batch key (`groupBy`), until it is accepted into its lane. */
+  declare key: string | number | undefined
+  /**
+   * The queue it was accepted into and its position there (records of that
+   * queue accepted before it): set for keyed records and records with a
+   * deadline, which must find their queue when they expire or are withdrawn.
+   */
+  declare level: unknown
+  declare position: number
   constructor(record: Rec, cost: number) {
     // Made accepted, so accepting needs no pass over the records: the engine
     // marks NEW those that must wait for room.
@@ -70,7 +94,17 @@ export abstract class Entry<Rec, Res, Err> {
   }
 }
 
-Object.defineProperty(Entry.prototype, "span", { value: undefined, writable: true })
+for (
+  const [field, value] of [
+    ["span", undefined],
+    ["priority", 0],
+    ["deadline", Number.POSITIVE_INFINITY],
+    ["timeoutMillis", 0],
+    ["key", undefined],
+    ["level", undefined],
+    ["position", 0]
+  ] as const
+) Object.defineProperty(Entry.prototype, field, { value, writable: true })
 
 /**
  * The entries a producer made in one call, with their total cost (summed as

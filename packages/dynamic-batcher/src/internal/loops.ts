@@ -1,18 +1,21 @@
 /**
- * The batcher's two fibers. Each only sequences the engine's synchronous
+ * The batcher's fibers. Each only sequences the engine's synchronous
  * transitions with waits; all decisions live in `engine.ts`.
  *
- * - The aggregation loop fills the open batch from the queue and seals it
- *   into the handoff (a bounded `Queue` of `prefetchBatches` batches).
- * - The processing loop takes one sealed batch at a time, runs `process` in
- *   a span linked to every producer's span, and delivers each record's result.
+ * - The aggregation loop fills the open batches from the queues and seals
+ *   them into the handoff (at most `prefetchBatches` batches).
+ * - Each slot (`maxConcurrentBatches` of them) takes one sealed batch at a
+ *   time, runs `process` in a span linked to every producer's span, and
+ *   delivers each record's result.
  *
- * Both park on a `Signal` that the other side notifies, and Effect resumes a
+ * Each parks on a `Signal` that the other side notifies, and Effect resumes a
  * parked fiber inline: a burst of submits is batched and processed inside the
  * submits themselves, with no scheduler round trip per batch.
  */
 import { Context, Effect, Fiber, Tracer } from "effect"
-import type { Batch, Engine, Outcome } from "./engine.ts"
+import type { BatchInfo } from "../Batcher.ts"
+import type { Engine } from "./engine.ts"
+import type { InFlight, Outcome, Slot } from "./executor.ts"
 
 /**
  * The engines whose `process` call the current fiber runs in (or was forked
@@ -41,11 +44,12 @@ const fedBatchesBetweenYields = 64
 /**
  * Fills and seals batches until shutdown has sealed every accepted record.
  *
- * An open batch's deadline is kept by one timer fiber that notifies the loop's
- * signal when it fires. It stays armed while the loop is woken for other
- * reasons and while later batches open (their deadlines are later: the loop
- * re-arms when it fires), so a burst of batches that fill before their
- * deadline arms about one timer per `batchTimeout`, not one per batch.
+ * The earliest batch timeout or record deadline is kept by one timer fiber
+ * that notifies the loop's signal when it fires. It stays armed while the
+ * loop is woken for other reasons and while later batches open (their
+ * timeouts are later: the loop re-arms when it fires), so a burst of batches
+ * that fill before their timeout arms about one timer per `batchTimeout`,
+ * not one per batch.
  */
 export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -87,28 +91,31 @@ export const aggregationLoop = <Rec, Res, Err>(engine: Engine<Rec, Res, Err>): E
   })
 
 /**
- * Runs sealed batches through `process`, one at a time, until the handoff
- * ends. When the next batch is already waiting as one finishes, its `process`
- * starts before the finished batch's results are delivered, so the resource
- * never idles while producers are resumed.
+ * One slot: runs sealed batches through `process`, one at a time, until the
+ * handoff ends or the slot is no longer configured (`maxConcurrentBatches`
+ * lowered). When the next batch is already waiting as one finishes, its
+ * `process` starts before the finished batch's results are delivered, so
+ * the resource never idles while producers are resumed.
  */
-export const processingLoop = <Rec, Res, E, R>(
+export const slotLoop = <Rec, Res, E, R>(
   engine: Engine<Rec, Res, any>,
-  process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>,
+  slot: Slot,
+  process: (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>,
   name: string,
   afterBatch: () => void
 ): Effect.Effect<void, never, R> =>
   Effect.flatMap(InsideProcess, (outer) =>
     Effect.provideService(
-      processBatches(engine, process, name, afterBatch),
+      runBatches(engine, slot, process, name, afterBatch),
       InsideProcess,
       new Set(outer).add(engine)
     ))
 
-/** The processing loop itself; it runs with its engine in `InsideProcess`, which each `process` fiber inherits. */
-const processBatches = <Rec, Res, E, R>(
+/** The slot loop itself; it runs with its engine in `InsideProcess`, which each `process` fiber inherits. */
+const runBatches = <Rec, Res, E, R>(
   engine: Engine<Rec, Res, any>,
-  process: (batch: ReadonlyArray<Rec>) => Effect.Effect<ReadonlyArray<Res>, E, R>,
+  slot: Slot,
+  process: (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>,
   name: string,
   afterBatch: () => void
 ): Effect.Effect<void, never, R> =>
@@ -117,55 +124,60 @@ const processBatches = <Rec, Res, E, R>(
     // batch gets its span only to link producer spans. A span costs several
     // microseconds right where the resource waits for its next batch.
     const tracerExports = (yield* Effect.tracer) !== Tracer.nativeTracer
-    /** Forks `process` on the batch `takeBatch` just put in flight. */
-    const start = () => {
-      const records = engine.inFlightRecords
-      const producerSpans = engine.inFlightSpans
-      const run = Effect.suspend(() => process(records))
+    /** Forks `process` on a batch `takeBatch` just put in flight. */
+    const start = (batch: InFlight<Rec, Res, any>) => {
+      const records = batch.records
+      const info = batch.info
+      const producerSpans = batch.spans
+      const run = Effect.suspend(() => process(records, info))
       const traced = !tracerExports && producerSpans === undefined ? run : run.pipe(
         Effect.withSpan("Batcher.process", {
           // One link per distinct producer span, as Effect's `RequestResolver.withSpan` does.
           links: producerSpans === undefined ? [] : Array.from(producerSpans, (span) => ({ span, attributes: {} })),
-          attributes: {
-            "batcher.name": name,
-            "batcher.batch_size": records.length,
-            "batcher.batch_cost": engine.inFlightCost
-          }
+          attributes: info.key === undefined
+            ? { "batcher.name": name, "batcher.batch_size": records.length, "batcher.batch_cost": info.cost }
+            : {
+              "batcher.name": name,
+              "batcher.batch_size": records.length,
+              "batcher.batch_cost": info.cost,
+              "batcher.group": info.key
+            }
         }, noStackTrace)
       )
       return Effect.forkChild(traced, startImmediately)
     }
     let spins = 0
     let fedBatches = 0
-    // The loop keeps the batch in `process`, its fiber and its outcome only until
+    // The slot keeps the batch in `process`, its fiber and its outcome only until
     // they are delivered: waiting for the next batch, it holds no record,
     // entry or result of the last one.
-    let batch: Batch<Rec, Res, any> | undefined
+    let batch: InFlight<Rec, Res, any> | undefined
     let running: Fiber.Fiber<ReadonlyArray<Res>, E> | undefined
     let outcome: Outcome<Res, any> | undefined
     for (;;) {
       if (batch === undefined || running === undefined) {
-        // Wait for the next batch as long as the handoff has not ended.
-        while ((batch = engine.takeBatch()) === undefined && !engine.handoffEnded) {
-          engine.processorWaiting()
-          if (!engine.processorSignal.isPending) spins = 0
-          yield* engine.processorSignal.wait
+        // Wait for the next batch as long as this slot is needed.
+        while (!engine.slotDone(slot) && (batch = engine.takeBatch()) === undefined) {
+          engine.slotWaiting(slot)
+          if (!slot.signal.isPending) spins = 0
+          yield* slot.signal.wait
         }
         if (batch === undefined) return
-        running = yield* start()
-        engine.processStarted(running.pollUnsafe() === undefined)
+        running = yield* start(batch)
+        engine.processStarted(batch, running.pollUnsafe() === undefined)
       }
       // A `process` that finished synchronously needs no wait.
       outcome = engine.settleBatch(batch, running.pollUnsafe() ?? (yield* Fiber.await(running)))
-      const waiting = engine.takeBatch()
-      running = waiting === undefined ? undefined : yield* start()
-      engine.processStarted(running?.pollUnsafe() === undefined)
+      const waiting = engine.slotDone(slot) ? undefined : engine.takeBatch()
+      running = waiting === undefined ? undefined : yield* start(waiting)
+      if (waiting !== undefined) engine.processStarted(waiting, running!.pollUnsafe() === undefined)
       if (outcome !== undefined) engine.deliver(batch, outcome)
       batch = waiting
       outcome = undefined
       afterBatch()
-      fedBatches = engine.fedByDelivery ? fedBatches + 1 : 0
-      engine.fedByDelivery = false
+      const executor = engine.executor
+      fedBatches = executor.fedByDelivery ? fedBatches + 1 : 0
+      executor.fedByDelivery = false
       if (++spins % stepsBetweenYields === 0 || fedBatches === fedBatchesBetweenYields) {
         fedBatches = 0
         yield* Effect.yieldNow

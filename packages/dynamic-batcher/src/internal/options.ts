@@ -3,7 +3,7 @@
  * and a failure names the option and what it must be.
  */
 import { Duration, Effect, Schema } from "effect"
-import type { Tuning as Knobs } from "../Batcher.ts"
+import type { CurrentTuning, Reconfiguration, Tuning as Knobs } from "../Batcher.ts"
 import { BatcherConfigError } from "../BatcherError.ts"
 
 /** How a batch is dispatched to `process`; see `Batcher.Options.dispatch`. */
@@ -15,6 +15,11 @@ export type TuningInput = Knobs
 /** The knobs after validation, with defaults applied and durations in milliseconds. */
 export interface Tuning {
   readonly targetBatchCost: number
+  readonly maxConcurrentBatches: number
+  /** The longest a record may wait for `process`, in milliseconds; undefined: no limit. */
+  readonly maxQueueDelayMs: number | undefined
+  /** How long a record waits before it ranks above every priority level; infinite without aging. */
+  readonly priorityAgingMs: number
   readonly maxBatchSize: number
   readonly minBatchSize: number
   readonly batchTimeoutMs: number
@@ -36,8 +41,26 @@ export const defaults = {
   prefetchBatches: 2,
   defaultCost: 1,
   dispatch: "full",
+  maxConcurrentBatches: 1,
   name: "default"
 } as const
+
+/** The knobs `reconfigure` can change while the batcher runs. */
+export type Reconfigurable = Reconfiguration
+
+/** The names of the knobs `reconfigure` can change, to reject any other. */
+export const reconfigurableKnobs: ReadonlyArray<keyof Reconfigurable> = [
+  "maxBatchSize",
+  "minBatchSize",
+  "targetBatchCost",
+  "batchTimeout",
+  "dispatch",
+  "maxConcurrentBatches",
+  "maxQueueSize",
+  "prefetchBatches",
+  "maxQueueDelay",
+  "priorityAging"
+]
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const PositiveFinite = Schema.Finite.check(Schema.isGreaterThan(0))
@@ -56,6 +79,7 @@ const rules: ReadonlyArray<Rule> = [
   { option: "minBatchSize", schema: PositiveInt, expected: "an integer >= 1" },
   { option: "maxQueueSize", schema: PositiveInt, expected: "an integer >= 1" },
   { option: "prefetchBatches", schema: PositiveInt, expected: "an integer >= 1" },
+  { option: "maxConcurrentBatches", schema: PositiveInt, expected: "an integer >= 1" },
   { option: "defaultCost", schema: NonNegativeFinite, expected: "a finite number >= 0" },
   { option: "dispatch", schema: Dispatch, expected: `"full" or "idle"` },
   { option: "name", schema: Schema.NonEmptyString, expected: "a non-empty string" }
@@ -69,7 +93,7 @@ const millisOf = (input: unknown): number => {
 }
 
 const durationMillis = (
-  option: "batchTimeout" | "shutdownTimeout",
+  option: "batchTimeout" | "shutdownTimeout" | "maxQueueDelay" | "priorityAging",
   input: unknown
 ): number | BatcherConfigError => {
   const millis = millisOf(input)
@@ -104,12 +128,12 @@ export const validateTuningUnsafe = (input: TuningInput): Tuning | BatcherConfig
   }
   const batchTimeoutMs = durationMillis("batchTimeout", input.batchTimeout ?? defaults.batchTimeout)
   if (typeof batchTimeoutMs !== "number") return batchTimeoutMs
-  let shutdownTimeoutMs: number | undefined
-  if (input.shutdownTimeout !== undefined) {
-    const millis = durationMillis("shutdownTimeout", input.shutdownTimeout)
-    if (typeof millis !== "number") return millis
-    shutdownTimeoutMs = millis
-  }
+  const shutdownTimeoutMs = optionalMillis("shutdownTimeout", input.shutdownTimeout)
+  if (shutdownTimeoutMs instanceof BatcherConfigError) return shutdownTimeoutMs
+  const maxQueueDelayMs = optionalMillis("maxQueueDelay", input.maxQueueDelay)
+  if (maxQueueDelayMs instanceof BatcherConfigError) return maxQueueDelayMs
+  const priorityAgingMs = optionalMillis("priorityAging", input.priorityAging)
+  if (priorityAgingMs instanceof BatcherConfigError) return priorityAgingMs
   return {
     targetBatchCost: input.targetBatchCost ?? defaults.targetBatchCost,
     maxBatchSize,
@@ -119,9 +143,63 @@ export const validateTuningUnsafe = (input: TuningInput): Tuning | BatcherConfig
     prefetchBatches: input.prefetchBatches ?? defaults.prefetchBatches,
     defaultCost: input.defaultCost ?? defaults.defaultCost,
     dispatch: input.dispatch ?? defaults.dispatch,
+    maxConcurrentBatches: input.maxConcurrentBatches ?? defaults.maxConcurrentBatches,
+    maxQueueDelayMs,
+    priorityAgingMs: priorityAgingMs ?? Number.POSITIVE_INFINITY,
     name: input.name ?? defaults.name,
     shutdownTimeoutMs
   }
+}
+
+const optionalMillis = (
+  option: "shutdownTimeout" | "maxQueueDelay" | "priorityAging",
+  input: unknown
+): number | undefined | BatcherConfigError => input === undefined ? undefined : durationMillis(option, input)
+
+/** The knobs as `tuning` reports them: the option names, durations in milliseconds. */
+export const knobsOf = (tuning: Tuning): CurrentTuning => ({
+  maxBatchSize: tuning.maxBatchSize,
+  minBatchSize: tuning.minBatchSize,
+  targetBatchCost: tuning.targetBatchCost,
+  batchTimeout: tuning.batchTimeoutMs,
+  dispatch: tuning.dispatch,
+  maxConcurrentBatches: tuning.maxConcurrentBatches,
+  maxQueueSize: tuning.maxQueueSize,
+  prefetchBatches: tuning.prefetchBatches,
+  maxQueueDelay: tuning.maxQueueDelayMs,
+  priorityAging: tuning.priorityAgingMs === Number.POSITIVE_INFINITY ? undefined : tuning.priorityAgingMs
+})
+
+/**
+ * The tuning after `patch`, validated together with the current values (so
+ * `minBatchSize` is checked against the `maxBatchSize` in force), or the
+ * first reason it is invalid. Knobs other than the reconfigurable ones are
+ * rejected.
+ */
+export const reconfigured = (current: Tuning, patch: Reconfigurable): Tuning | BatcherConfigError => {
+  if (typeof patch !== "object" || patch === null) {
+    return new BatcherConfigError({ option: "reconfigure", expected: "an object of knobs", actual: patch })
+  }
+  const given: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(patch)) {
+    // An undefined knob keeps its value; only the two optional durations can be cleared.
+    if (value !== undefined || key === "maxQueueDelay" || key === "priorityAging") given[key] = value
+    if (!(reconfigurableKnobs as ReadonlyArray<string>).includes(key)) {
+      return new BatcherConfigError({
+        option: key,
+        expected: `one of the knobs reconfigure can change (${reconfigurableKnobs.join(", ")})`,
+        actual: (patch as Record<string, unknown>)[key]
+      })
+    }
+  }
+  const merged: TuningInput = {
+    ...knobsOf(current),
+    defaultCost: current.defaultCost,
+    name: current.name,
+    shutdownTimeout: current.shutdownTimeoutMs,
+    ...given
+  }
+  return validateTuningUnsafe(merged)
 }
 
 /** {@link validateTuningUnsafe} as an Effect that fails with `BatcherConfigError`. */

@@ -17,6 +17,8 @@ export class Counters {
   completed = 0
   failed = 0
   withdrawn = 0
+  /** Records whose deadline passed before `process` (also counted as completed and failed). */
+  expired = 0
   batches = 0
   batchedRecords = 0
   batchCost = 0
@@ -24,8 +26,10 @@ export class Counters {
   idleMs = 0
   /** Accepted and not yet handed to `process`. */
   pending = 0
-  /** Inside the running `process` call. */
+  /** Inside a running `process` call. */
   inFlight = 0
+  /** Batches inside `process` now. */
+  inFlightBatches = 0
 }
 
 /** An immutable `BatchStats` of the counters as they are now. */
@@ -42,7 +46,10 @@ export const snapshotOf = (counters: Counters): BatchStats => {
     avgBatchCost: batches === 0 ? 0 : counters.batchCost / batches,
     busyTimeMs: counters.busyMs,
     idleTimeMs: counters.idleMs,
-    queueSize: counters.pending
+    queueSize: counters.pending,
+    inFlightBatches: counters.inFlightBatches,
+    inFlightRecords: counters.inFlight,
+    totalExpired: counters.expired
   })
 }
 

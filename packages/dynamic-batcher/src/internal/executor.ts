@@ -1,0 +1,347 @@
+/**
+ * The processing side: sealed batches waiting for a slot (the handoff, at most
+ * `prefetchBatches`), the slots that run `process` (`maxConcurrentBatches` at
+ * once), and the settling and delivery of each batch's results. Batches start
+ * in the order they were sealed; each one's results go out as soon as its own
+ * `process` ends, whatever the others do.
+ */
+import type { Tracer } from "effect"
+import { Exit } from "effect"
+import type { BatchInfo } from "../Batcher.ts"
+import { DeadlineExceededError, ResultCountMismatchError } from "../BatcherError.ts"
+import type { Entry } from "./entry.ts"
+import { DONE, IN_FLIGHT, isPending } from "./entry.ts"
+import { Fifo } from "./fifo.ts"
+import type { LaneKey } from "./lane.ts"
+import { keepShape } from "./shapes.ts"
+import { Signal } from "./signal.ts"
+import type { Counters, Telemetry } from "./telemetry.ts"
+
+/** A sealed batch as it waits in the handoff, with when its oldest record arrived (for its metrics). */
+export interface Sealed<E> {
+  readonly entries: Array<E>
+  readonly acceptedAt: number
+  readonly key: LaneKey
+}
+
+/** What the records of a settled batch get: one result each, or the failure all of them get. */
+export type Outcome<Res, Err> = ReadonlyArray<Res> | Exit.Exit<never, Err>
+
+/** A batch inside `process`: its records, what `process` and its span are given, and its times. */
+export class InFlight<Rec, Res, Err> {
+  /** Set when shutdown gave up on it: its records already have their results. */
+  abandoned = false
+  /** Set once `settle` ran. */
+  settledAt = 0
+  settledMillis = 0
+  readonly entries: Array<Entry<Rec, Res, Err>>
+  readonly records: ReadonlyArray<Rec>
+  readonly info: BatchInfo
+  readonly spans: ReadonlySet<Tracer.AnySpan> | undefined
+  readonly startedAt: number
+  readonly acceptedAt: number
+  constructor(
+    entries: Array<Entry<Rec, Res, Err>>,
+    records: ReadonlyArray<Rec>,
+    info: BatchInfo,
+    spans: ReadonlySet<Tracer.AnySpan> | undefined,
+    startedAt: number,
+    acceptedAt: number
+  ) {
+    this.entries = entries
+    this.records = records
+    this.info = info
+    this.spans = spans
+    this.startedAt = startedAt
+    this.acceptedAt = acceptedAt
+  }
+}
+
+/** One of the `maxConcurrentBatches` fibers that run batches; `index` from 0. */
+export class Slot {
+  readonly signal = new Signal()
+  /** Parked on an empty handoff. */
+  idle = false
+  readonly index: number
+  constructor(index: number) {
+    this.index = index
+  }
+}
+
+/** Marks `entry` done and lets go of its record and span, just before its result goes out. */
+export const release = (entry: Entry<any, any, any>): void => {
+  entry.state = DONE
+  entry.record = undefined
+  if (entry.span !== undefined) entry.span = undefined
+}
+
+/** The failure of a record whose deadline passed at `now` (engine time). */
+export const deadlineError = (entry: Entry<any, any, any>, now: number): DeadlineExceededError =>
+  new DeadlineExceededError({
+    waitedMillis: now - (entry.deadline - entry.timeoutMillis),
+    timeoutMillis: entry.timeoutMillis
+  })
+
+export class Executor<Rec, Res, Err> {
+  readonly handoff = new Fifo<Sealed<Entry<Rec, Res, Err>>>()
+  /** Set once the aggregation loop sealed everything after shutdown: no batch will follow. */
+  handoffEnded = false
+  readonly slots: Array<Slot> = []
+  /** Slots parked on an empty handoff, the latest last. */
+  private readonly idleSlots: Array<Slot> = []
+  readonly inFlight = new Set<InFlight<Rec, Res, Err>>()
+  /** When the number of batches in `process` last went from 0 to 1, or to 0 (idle from then). */
+  private busySince = 0
+  private idleSince = 0
+  /** How many deliveries run right now (a delivery can start another inline); see `fedByDelivery`. */
+  private delivering = 0
+  /**
+   * Set when a producer submits from inside a delivery: its records feed the
+   * next batch synchronously, so the slot must yield now and then. The slot
+   * reads and clears it after each delivery.
+   */
+  fedByDelivery = false
+
+  private readonly counters: Counters
+  private readonly telemetry: Telemetry
+  /** Expires a record found past its deadline (the engine gives its room back). */
+  private readonly expired: (entry: Entry<Rec, Res, Err>, now: number) => void
+  constructor(
+    counters: Counters,
+    telemetry: Telemetry,
+    expired: (entry: Entry<Rec, Res, Err>, now: number) => void
+  ) {
+    this.counters = counters
+    this.telemetry = telemetry
+    this.expired = expired
+  }
+
+  get isDelivering(): boolean {
+    return this.delivering > 0
+  }
+
+  /** Whether a slot waits for a batch and none is waiting for a slot. */
+  get hasIdleSlot(): boolean {
+    return this.idleSlots.length > 0 && this.handoff.size === 0
+  }
+
+  /**
+   * Puts a sealed batch in the handoff and wakes an idle slot, if one is
+   * parked; returns whether it did (it then ran inline, until it first waited).
+   */
+  hand(sealed: Sealed<Entry<Rec, Res, Err>>): boolean {
+    this.handoff.push(sealed)
+    const slot = this.idleSlots.pop()
+    if (slot === undefined) return false
+    slot.idle = false
+    return slot.signal.notify()
+  }
+
+  /** The slot is about to park: with an empty handoff, it is idle. Returns whether it became idle. */
+  slotWaiting(slot: Slot): boolean {
+    if (this.handoff.size > 0 || slot.idle) return false
+    slot.idle = true
+    this.idleSlots.push(slot)
+    return true
+  }
+
+  /** A slot leaves (fewer slots, or the end): it is no longer idle. */
+  slotLeft(slot: Slot): void {
+    const index = this.idleSlots.indexOf(slot)
+    if (index >= 0) this.idleSlots.splice(index, 1)
+    slot.idle = false
+  }
+
+  /** Wakes every idle slot (the handoff ended, or slots must leave). */
+  wakeAll(): void {
+    const idle = this.idleSlots.splice(0)
+    for (const slot of idle) {
+      slot.idle = false
+      slot.signal.notify()
+    }
+  }
+
+  /**
+   * Takes the next sealed batch that still has records and puts them in
+   * flight (withdrawn and expired ones are dropped here, and records whose
+   * deadline has passed expire now, so `process` never sees them).
+   */
+  take(now: number): InFlight<Rec, Res, Err> | undefined {
+    while (this.handoff.size > 0) {
+      const sealed = this.handoff.shift()
+      const started = this.start(sealed, now)
+      if (started !== undefined) return started
+    }
+    return undefined
+  }
+
+  /**
+   * Puts the sealed batch's pending records in flight and collects what
+   * `process` and its span need, in one pass: a batch that waited in the
+   * handoff was last touched when it was filled, so each pass over it costs
+   * cache misses just before `process` starts.
+   */
+  private start(sealed: Sealed<Entry<Rec, Res, Err>>, now: number): InFlight<Rec, Res, Err> | undefined {
+    const batch = sealed.entries
+    const size = batch.length
+    const records = new Array<Rec>(size)
+    let live = batch
+    let count = 0
+    let cost = 0
+    let spans: Set<Tracer.AnySpan> | undefined
+    for (let i = 0; i < size; i++) {
+      const entry = batch[i]
+      if (!isPending(entry) || (entry.deadline <= now && this.expire(entry, now))) {
+        if (live === batch) live = batch.slice(0, i)
+        continue
+      }
+      if (live !== batch) live.push(entry)
+      entry.state = IN_FLIGHT
+      cost += entry.cost
+      records[count++] = entry.record as Rec
+      if (entry.span !== undefined) (spans ??= new Set()).add(entry.span)
+    }
+    if (count === 0) return undefined
+    records.length = count
+    const counters = this.counters
+    if (this.inFlight.size === 0) {
+      counters.idleMs += now - this.idleSince
+      this.busySince = now
+    }
+    counters.pending -= count
+    counters.inFlight += count
+    counters.inFlightBatches++
+    const running = new InFlight<Rec, Res, Err>(
+      live,
+      records,
+      { key: sealed.key, size: count, cost },
+      spans,
+      now,
+      sealed.acceptedAt
+    )
+    this.inFlight.add(running)
+    return running
+  }
+
+  /** Expires a pending record found past its deadline as its batch starts; returns true. */
+  private expire(entry: Entry<Rec, Res, Err>, now: number): boolean {
+    this.expired(entry, now)
+    return true
+  }
+
+  /** The batch's `process` has started: report it (`running` is false when it already returned). */
+  started(batch: InFlight<Rec, Res, Err>, running: boolean): void {
+    this.telemetry.batchStarted(
+      batch.entries.length,
+      batch.info.cost,
+      batch.startedAt,
+      batch.acceptedAt,
+      this.counters,
+      running
+    )
+  }
+
+  /**
+   * `process` ran `batch` and exited with `exit`: updates the stats and
+   * returns what its records get (their results, or the failure every one of
+   * them gets) for `deliver`; undefined when the batch was abandoned meanwhile.
+   */
+  settle(
+    batch: InFlight<Rec, Res, Err>,
+    exit: Exit.Exit<ReadonlyArray<Res>, unknown>,
+    now: number
+  ): Outcome<Res, Err> | undefined {
+    if (batch.abandoned || !this.inFlight.delete(batch)) return undefined
+    const size = batch.entries.length
+    const counters = this.counters
+    if (this.inFlight.size === 0) {
+      counters.busyMs += now - this.busySince
+      this.idleSince = now
+    }
+    counters.inFlight -= size
+    counters.inFlightBatches--
+    counters.batches++
+    counters.batchedRecords += size
+    counters.batchCost += batch.info.cost
+    counters.completed += size
+    let outcome: Outcome<Res, Err>
+    if (Exit.isFailure(exit)) {
+      outcome = exit as Exit.Exit<never, Err>
+    } else if (!Array.isArray(exit.value)) {
+      outcome = Exit.die(
+        new TypeError(`process must return an array of ${results(size)}, got ${describe(exit.value)}`)
+      )
+    } else if (exit.value.length !== size) {
+      outcome = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
+    } else {
+      outcome = exit.value
+    }
+    if (!Array.isArray(outcome)) counters.failed += size
+    batch.settledMillis = now - batch.startedAt
+    batch.settledAt = now
+    return outcome
+  }
+
+  /**
+   * Delivers every record of a settled batch its result, exactly once, after
+   * reporting the batch's metrics (kept out of the way of the next `process`,
+   * which the slot starts between `settle` and this).
+   */
+  deliver(batch: InFlight<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
+    const entries = batch.entries
+    this.telemetry.batchFinished(
+      entries.length,
+      batch.settledMillis,
+      !Array.isArray(outcome),
+      batch.settledAt,
+      batch.acceptedAt,
+      this.counters
+    )
+    this.delivering++
+    try {
+      if (!Array.isArray(outcome)) {
+        const exit = outcome as Exit.Exit<never, Err>
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]
+          release(entry)
+          entry.deliver(exit)
+        }
+        return
+      }
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]
+        release(entry)
+        entry.succeed(outcome[i])
+      }
+    } finally {
+      this.delivering--
+    }
+  }
+
+  /**
+   * Gives up on every batch in `process` and in the handoff: `settle` (an
+   * entry in flight, or not yet started) is called on each record.
+   */
+  abandon(settle: (entry: Entry<Rec, Res, Err>) => void): void {
+    for (const batch of this.inFlight) {
+      batch.abandoned = true
+      batch.entries.forEach(settle)
+    }
+    this.inFlight.clear()
+    this.counters.inFlight = 0
+    this.counters.inFlightBatches = 0
+    for (const sealed of this.handoff.drain()) sealed.entries.forEach(settle)
+    this.handoffEnded = true
+    this.wakeAll()
+  }
+}
+
+const results = (count: number): string => count === 1 ? "1 result" : `${count} results`
+
+const describe = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value
+
+// One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
+keepShape(new Slot(0))
+keepShape<Sealed<unknown>>({ entries: [], acceptedAt: 0, key: undefined })
+keepShape(new InFlight<unknown, unknown, unknown>([], [], { key: undefined, size: 0, cost: 0 }, undefined, 0, 0))
