@@ -192,6 +192,34 @@ describe("deadlines", () => {
       assert.deepStrictEqual(statsProblems(stats), [])
     }))
 
+  it.effect("a record queued behind a full open batch and a full handoff fails exactly at its deadline", () =>
+    Effect.gen(function*() {
+      const gate = slots(double)
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxQueueSize: 2,
+        maxBatchSize: 1,
+        prefetchBatches: 1
+      })
+      yield* releasedAtEnd(gate)
+      // 1 in process, 2 in the handoff, 3 in the open batch (full, nowhere to go), 4 queued
+      const accepted = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4]))
+      yield* settle()
+      const late = yield* Effect.forkChild(batcher.submit(5, { timeout: 5 }))
+      yield* settle()
+      assert.strictEqual((yield* batcher.stats).totalSubmitted, 5, "5 was accepted into the queue")
+      yield* TestClock.adjust(4)
+      yield* settle()
+      assert.isFalse(isDone(late))
+      yield* TestClock.adjust(1)
+      yield* settle()
+      assert.isTrue(isDone(late), "t=5: its deadline, though nothing else wakes the batcher then")
+      assert.deepStrictEqual([deadlineOf(late).waitedMillis, deadlineOf(late).timeoutMillis], [5, 5])
+      yield* gate.release
+      assert.deepStrictEqual(yield* Fiber.join(accepted), [2, 4, 6, 8])
+      assert.deepStrictEqual(gate.batches(), [[1], [2], [3], [4]])
+    }))
+
   it.effect("a producer still waiting for room at its deadline fails the same way, nothing enqueued", () =>
     Effect.gen(function*() {
       const { accepted, batcher, gate } = yield* fullQueue(double)
