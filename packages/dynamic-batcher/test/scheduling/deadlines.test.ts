@@ -220,6 +220,40 @@ describe("deadlines", () => {
       assert.deepStrictEqual(gate.batches(), [[1], [2], [3], [4]])
     }))
 
+  it.effect("room freed by an expired record goes to the producers already waiting, not to a newcomer", () =>
+    Effect.gen(function*() {
+      const gate = slots(double)
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxQueueSize: 2,
+        maxBatchSize: 1,
+        prefetchBatches: 1
+      })
+      yield* releasedAtEnd(gate)
+      // 1 in process, 2 in the handoff, 3 in the open batch, 4 (deadline t=5) and 5 queued
+      const early = yield* Effect.forEach(
+        [1, 2, 3],
+        (n) => Effect.tap(Effect.forkChild(batcher.submit(n)), () => settle())
+      )
+      const doomed = yield* Effect.forkChild(batcher.submit(4, { timeout: 5 }))
+      const queued = yield* Effect.forkChild(batcher.submit(5))
+      yield* settle()
+      const waiting = yield* Effect.forkChild(batcher.submitAll([6, 7]))
+      yield* settle()
+      assert.strictEqual((yield* batcher.stats).totalSubmitted, 5, "6 and 7 wait for room")
+      yield* TestClock.adjust(5)
+      const newcomer = yield* Effect.forkChild(batcher.submit(8))
+      yield* settle()
+      assert.instanceOf(errorOf(doomed.pollUnsafe()!), DeadlineExceededError)
+      yield* gate.release
+      yield* settle()
+      assert.deepStrictEqual(yield* Fiber.joinAll(early), [2, 4, 6])
+      assert.strictEqual(yield* Fiber.join(queued), 10)
+      assert.deepStrictEqual(yield* Fiber.join(waiting), [12, 14])
+      assert.strictEqual(yield* Fiber.join(newcomer), 16)
+      assert.deepStrictEqual(gate.batches().flat(), [1, 2, 3, 5, 6, 7, 8], "FIFO: the waiting 6 and 7 before 8")
+    }))
+
   it.effect("a producer still waiting for room at its deadline fails the same way, nothing enqueued", () =>
     Effect.gen(function*() {
       const { accepted, batcher, gate } = yield* fullQueue(double)

@@ -511,7 +511,8 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
     }
     run.finalStats = yield* b.stats
     run.isRunningAfter = yield* b.isRunning
-    if (spec.shutdownVia === "shutdown") yield* Scope.close(scope, Exit.void)
+    // after a hang, closing the scope would wait for the same shutdown forever
+    if (spec.shutdownVia === "shutdown" && shutdownDone) yield* Scope.close(scope, Exit.void)
     return run
   })
 
@@ -606,7 +607,7 @@ const checkCase = (run: CaseRun): Array<string> => {
         problems.push(
           `key ${
             found.rec.key || "(none)"
-          }, priority ${found.call.priority}: record ${id} reached process after ${last.id}, submitted later`
+          }, priority ${found.call.priority}: record ${id} reached process after record ${last.id}, which was submitted after it`
         )
       } else lastOf.set(lane, { id, at })
     }

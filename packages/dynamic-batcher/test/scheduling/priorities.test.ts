@@ -12,7 +12,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
-import { settle } from "../support/harness.ts"
+import { isDone, settle } from "../support/harness.ts"
 import { releasedAtEnd, slots } from "./support.ts"
 
 interface Arrival {
@@ -135,6 +135,44 @@ describe("priorities", () => {
         { at: 1, record: "high", priority: 5 }
       ], { releaseAt: 10, priorityAging: 10 })
       assert.deepStrictEqual(at.flat(), ["low", "high"], "t=10: low waited 10")
+    }))
+
+  it.effect("a higher record that expires in the open batch leaves the order of the level below intact", () =>
+    Effect.gen(function*() {
+      const gate = slots((s: string) => s)
+      const batcher = yield* Batcher.make({
+        process: gate.process,
+        maxBatchSize: 1,
+        prefetchBatches: 1,
+        batchTimeout: "1 hour"
+      })
+      yield* releasedAtEnd(gate)
+      // n arrives at t=5, the moment h's deadline passes (its timer was set first)
+      const newcomer = yield* Effect.forkChild(Effect.andThen(Effect.sleep(5), batcher.submit("n")))
+      // t1 in process, t2 in the handoff, t3 in the open batch; a (level 0) and h (level 1) queued
+      const head = yield* Effect.forkChild(batcher.submitAll(["t1", "t2", "t3"], { priority: TOP }))
+      yield* settle()
+      const a = yield* Effect.forkChild(batcher.submit("a"))
+      yield* settle()
+      const h = yield* Effect.forkChild(batcher.submit("h", { priority: 1, timeout: 5 }))
+      yield* settle()
+      yield* gate.open(0)
+      yield* settle()
+      // t2 in process, t3 in the handoff, h (the higher) in the open batch, a queued
+      yield* TestClock.adjust(5)
+      yield* settle()
+      assert.isTrue(isDone(h), "h expired in the open batch")
+      yield* gate.release
+      yield* settle()
+      yield* TestClock.adjust("1 hour")
+      assert.deepStrictEqual(yield* Fiber.join(head), ["t1", "t2", "t3"])
+      assert.strictEqual(yield* Fiber.join(a), "a")
+      assert.strictEqual(yield* Fiber.join(newcomer), "n")
+      assert.deepStrictEqual(
+        gate.batches().flat(),
+        ["t1", "t2", "t3", "a", "n"],
+        "a was queued before n at the same level"
+      )
     }))
 
   it.effect("priorities never reorder records already sealed into a batch", () =>
