@@ -180,6 +180,29 @@ describe("maxConcurrentBatches", () => {
       assert.deepStrictEqual(statsProblems(stats), [])
     }))
 
+  it.effect("busyTimeMs counts a finished batch's time while other batches keep the slots busy", () =>
+    Effect.gen(function*() {
+      const gate = slots(double)
+      const batcher = yield* Batcher.make({ process: gate.process, maxConcurrentBatches: 2, maxBatchSize: 1 })
+      yield* releasedAtEnd(gate)
+      const first = yield* Effect.forkChild(batcher.submit(1))
+      yield* settle()
+      yield* TestClock.adjust(5)
+      const second = yield* Effect.forkChild(batcher.submit(2))
+      yield* settle()
+      yield* TestClock.adjust(5)
+      yield* gate.open(0)
+      assert.strictEqual(yield* Fiber.join(first), 2)
+      const stats = yield* batcher.stats
+      assert.strictEqual(stats.inFlightBatches, 1, "the second batch still runs")
+      assert.strictEqual(stats.busyTimeMs, 10, "busy from t=0 to t=10 so far: a saturated batcher does not read 0")
+      assert.isAbove(stats.utilization, 0)
+      yield* TestClock.adjust(5)
+      yield* gate.open(1)
+      assert.strictEqual(yield* Fiber.join(second), 4)
+      assert.strictEqual((yield* batcher.stats).busyTimeMs, 15, "one busy period, t=0 to t=15")
+    }))
+
   it.effect("shutdown waits for every batch in every slot and delivers each result", () =>
     Effect.gen(function*() {
       const gate = slots(double)
