@@ -281,7 +281,9 @@ export interface Options<Rec, Res, E = never, R = never> {
   readonly batchTimeout?: Duration.Input | undefined
   /**
    * The most accepted records waiting to be batched; producers suspend while
-   * the queue is full.
+   * the queue is full. With `groupBy`, the records in the keys' open batches
+   * beyond one batch's worth (`maxBatchSize`) count too, so that many keys
+   * cannot hold more between them.
    * @default 5_000 (minimum: 1)
    */
   readonly maxQueueSize?: number | undefined

@@ -32,7 +32,7 @@ import { costMethods, tokenMethods } from "./internal/cost.ts"
 import type { Engine } from "./internal/engine.ts"
 import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
-import { knobsOf, validateTuningUnsafe } from "./internal/options.ts"
+import { checkRecordFunctions, knobsOf, validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy, Tuning } from "./internal/options.ts"
 import { keepShape } from "./internal/shapes.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
@@ -197,7 +197,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
       })
     }
     const { processFn, ...knobs } = options
-    const checked = validateTuningUnsafe(knobs)
+    const checked = checkRecordFunctions(knobs) ?? validateTuningUnsafe(knobs)
     if (checked instanceof BatcherConfigError) throw checked
     this.options = { ...knobs, process: (batch, info) => runProcessFn(processFn, batch, info) }
     this.estimateMethods = estimateMethods

@@ -33,8 +33,8 @@ const engineParts = (engine: any): Array<object> => [
   engine.counters,
   engine.lanes,
   engine.lanes.single,
-  engine.lanes.single.levels[0],
-  engine.lanes.single.levels[0].queue,
+  engine.lanes.single.base,
+  engine.lanes.single.base.queue,
   engine.waiters,
   engine.aggregatorSignal,
   engine.executor,
@@ -45,7 +45,7 @@ const engineParts = (engine: any): Array<object> => [
 
 /** The entries of the records in the queue, in the open batch and in `process`. */
 const heldEntries = (engine: any): Array<object> => {
-  const queue = engine.lanes.single.levels[0].queue
+  const queue = engine.lanes.single.base.queue
   return [
     ...Array.from({ length: queue.size }, (_, index) => queue.at(index)),
     ...engine.lanes.single.open,

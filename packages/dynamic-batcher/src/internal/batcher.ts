@@ -18,7 +18,7 @@ import type { Entry } from "./entry.ts"
 import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
 import { Slot } from "./executor.ts"
 import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
-import { defaults, knobsOf, validateTuning } from "./options.ts"
+import { checkRecordFunctions, defaults, knobsOf, validateTuning } from "./options.ts"
 import { keyOf, schedule, schedulingOf, unscheduled } from "./producer.ts"
 import { keepShape } from "./shapes.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
@@ -38,16 +38,8 @@ export const make = <Rec, Res, E = never, R = never>(
         actual: options?.process
       })
     }
-    for (
-      const [option, expected] of [
-        ["costEstimator", "a function (record) => number"],
-        ["groupBy", "a function (record) => string | number"]
-      ] as const
-    ) {
-      if (options[option] !== undefined && typeof options[option] !== "function") {
-        return yield* new BatcherConfigError({ option, expected, actual: options[option] })
-      }
-    }
+    const badFunction = checkRecordFunctions(options)
+    if (badFunction !== undefined) return yield* badFunction
     const tuning = yield* validateTuning(options)
     const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
     const engine = new Engine<Rec, Res, E | BatcherError>(

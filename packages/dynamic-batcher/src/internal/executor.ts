@@ -90,6 +90,8 @@ export class Executor<Rec, Res, Err> {
   /** Slots parked on an empty handoff, the latest last. */
   private readonly idleSlots: Array<Slot> = []
   readonly inFlight = new Set<InFlight<Rec, Res, Err>>()
+  /** How many batches may be in `process` at once (`maxConcurrentBatches`, kept current by the engine). */
+  allowed = 1
   /** When the number of batches in `process` last went from 0 to 1, or to 0 (idle from then). */
   private busySince = 0
   private idleSince = 0
@@ -120,9 +122,14 @@ export class Executor<Rec, Res, Err> {
     return this.delivering > 0
   }
 
-  /** Whether a slot waits for a batch and none is waiting for a slot. */
+  /** Whether a slot waits for a batch, may start one, and no batch is waiting for a slot. */
   get hasIdleSlot(): boolean {
-    return this.idleSlots.length > 0 && this.handoff.size === 0
+    return this.idleSlots.length > 0 && this.handoff.size === 0 && this.inFlight.size < this.allowed
+  }
+
+  /** Whether another batch may start now. */
+  get canStart(): boolean {
+    return this.inFlight.size < this.allowed
   }
 
   /**
@@ -131,15 +138,19 @@ export class Executor<Rec, Res, Err> {
    */
   hand(sealed: Sealed<Entry<Rec, Res, Err>>): boolean {
     this.handoff.push(sealed)
+    if (!this.canStart) return false
     const slot = this.idleSlots.pop()
     if (slot === undefined) return false
     slot.idle = false
     return slot.signal.notify()
   }
 
-  /** The slot is about to park: with an empty handoff, it is idle. Returns whether it became idle. */
+  /**
+   * The slot is about to park: nothing to take, or `maxConcurrentBatches`
+   * batches run. Returns whether it became idle.
+   */
   slotWaiting(slot: Slot): boolean {
-    if (this.handoff.size > 0 || slot.idle) return false
+    if (slot.idle) return false
     slot.idle = true
     this.idleSlots.push(slot)
     return true
@@ -150,6 +161,15 @@ export class Executor<Rec, Res, Err> {
     const index = this.idleSlots.indexOf(slot)
     if (index >= 0) this.idleSlots.splice(index, 1)
     slot.idle = false
+  }
+
+  /** Wakes the slot that parked last, if one is parked. */
+  wakeOne(): void {
+    if (!this.canStart) return
+    const slot = this.idleSlots.pop()
+    if (slot === undefined) return
+    slot.idle = false
+    slot.signal.notify()
   }
 
   /** Wakes every idle slot (the handoff ended, or slots must leave). */
@@ -254,10 +274,10 @@ export class Executor<Rec, Res, Err> {
     if (batch.abandoned || !this.inFlight.delete(batch)) return undefined
     const size = batch.entries.length
     const counters = this.counters
-    if (this.inFlight.size === 0) {
-      counters.busyMs += now - this.busySince
-      this.idleSince = now
-    }
+    // Busy time is counted up to each settle, so a batcher whose slots never all idle still reports it.
+    counters.busyMs += now - this.busySince
+    this.busySince = now
+    if (this.inFlight.size === 0) this.idleSince = now
     counters.inFlight -= size
     counters.inFlightBatches--
     counters.batches++
