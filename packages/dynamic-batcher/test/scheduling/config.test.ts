@@ -41,7 +41,7 @@ describe("scheduling options", () => {
   for (const [option, options] of invalid) {
     it.effect(`make rejects ${option} = ${String(Object.values(options)[0])} with BatcherConfigError`, () =>
       Effect.gen(function*() {
-        const error = yield* Effect.flip(Batcher.make({ process, ...(options as Partial<B.Options<number, number>>) }))
+        const error = yield* Effect.flip(Batcher.make({ process, ...(options as Partial<B.CommonOptions<number>>) }))
         assert.instanceOf(error, BatcherConfigError)
         assert.strictEqual((error as BatcherConfigError).option, option)
         assert.include((error as BatcherConfigError).message, `Invalid batcher option ${option}: expected `)
