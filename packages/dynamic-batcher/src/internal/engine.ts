@@ -322,12 +322,28 @@ export class Engine<Rec, Res, Err> {
     counters.expired++
     this.telemetry.recordsSettled(1, true)
     const recovery = this.executor.recovery
-    if (recovery !== undefined) return recovery.expired(entry, deadlineError(entry, now))
+    if (recovery !== undefined) return recovery.expired(entry, this.expiry(entry, now).error)
     entry.state = EXPIRED
     entry.record = undefined
     if (entry.span !== undefined) entry.span = undefined
-    entry.deliver(Exit.fail(deadlineError(entry, now)) as Exit.Exit<never, Err>)
+    entry.deliver(this.expiry(entry, now).exit as Exit.Exit<never, Err>)
   }
+
+  /**
+   * The failure of a record expiring at `now`, shared with the records that
+   * expire with it: a burst submitted together expires together, and an error
+   * (with its stack trace) per record made expiring cost more than processing.
+   */
+  private expiry(entry: Entry<Rec, Res, Err>, now: number): Expiry {
+    const waited = now - (entry.deadline - entry.timeoutMillis)
+    const last = this.lastExpiry
+    if (last !== undefined && last.error.waitedMillis === waited && last.error.timeoutMillis === entry.timeoutMillis) {
+      return last
+    }
+    const error = deadlineError(entry, now)
+    return this.lastExpiry = { error, exit: Exit.fail(error) }
+  }
+  private lastExpiry: Expiry | undefined = undefined
 
   /**
    * A record with a deadline is queued again (a retry, a bisected half): its
@@ -740,6 +756,12 @@ const splitOpen = <E extends Entry<any, any, any>>(
     }
   }
   return [batch, rest]
+}
+
+/** A `DeadlineExceededError` and its `Exit`, as records expiring together share them. */
+interface Expiry {
+  readonly error: DeadlineExceededError
+  readonly exit: Exit.Exit<never, DeadlineExceededError>
 }
 
 /** Whether the record needs none of the general path: no key, no priority, no deadline. */
