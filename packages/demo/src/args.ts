@@ -1,8 +1,9 @@
 /**
  * The demo's command line: flags for the sizes of each part, and `--help`.
  */
-import { Data, Effect } from "effect"
-import { parseArgs } from "node:util"
+import { Effect } from "effect"
+import { parseFlags, UsageError } from "./cli.ts"
+import { VOCAB_SIZE } from "./model/tokenizer.ts"
 
 /** Which part of the demo runs. */
 export type Part = "inference" | "sqlite" | "all"
@@ -11,22 +12,20 @@ export type Part = "inference" | "sqlite" | "all"
 export interface DemoArgs {
   readonly help: boolean
   readonly part: Part
-  readonly prompts: number
+  readonly texts: number
   readonly tasks: number
+  /** An ONNX model file for the inference part; the generated model when absent. */
+  readonly model: string | undefined
   readonly rows: number
   readonly producers: number
 }
 
-/** The command line could not be understood. */
-export class UsageError extends Data.TaggedError("UsageError")<{
-  readonly message: string
-}> {}
-
 const defaults: DemoArgs = {
   help: false,
   part: "all",
-  prompts: 20_000,
+  texts: 20_000,
   tasks: 500,
+  model: undefined,
   rows: 100_000,
   producers: 1_000
 }
@@ -35,13 +34,17 @@ const defaults: DemoArgs = {
 export const usage = `Usage: pnpm demo [-- options]
 
 Runs effect-dynamic-batcher on two workloads and compares each with the same
-work unbatched: (a) LLM-style inference on a simulated accelerator, (b) bulk
-writes into an embedded SQLite database. No network.
+work unbatched: (a) text embedding with a real model on onnxruntime (CPU),
+each batched result checked against the same text run alone, (b) bulk writes
+into an embedded SQLite database. No network.
 
 Options:
   --part <inference|sqlite|all>  which part to run (default: ${defaults.part})
-  --prompts <n>                  prompts to run through the model (default: ${defaults.prompts})
-  --tasks <n>                    concurrent tasks submitting prompts (default: ${defaults.tasks})
+  --texts <n>                    texts to embed (default: ${defaults.texts})
+  --tasks <n>                    concurrent tasks submitting texts (default: ${defaults.tasks})
+  --model <path.onnx>            an ONNX model to run instead of the generated one: input
+                                 int32/int64 token ids [batch, sequence] below ${VOCAB_SIZE}, 0 padding;
+                                 output float32 [batch, d] (default: a model built at start)
   --rows <n>                     rows to write into SQLite (default: ${defaults.rows})
   --producers <n>                concurrent producers submitting rows (default: ${defaults.producers})
   -h, --help                     show this help`
@@ -69,33 +72,25 @@ const part = (value: string | undefined): Effect.Effect<Part, UsageError> => {
 }
 
 /**
- * Reads the demo's settings from `argv` (without the node and script paths).
- * Leading `--` separators, as `pnpm demo -- --help` passes them, are skipped.
+ * Reads the demo's settings from `argv` (without the node and script paths),
+ * as `parseFlags` does.
  */
 export const parseDemoArgs = (argv: ReadonlyArray<string>): Effect.Effect<DemoArgs, UsageError> =>
   Effect.gen(function*() {
-    const firstFlag = argv.findIndex((arg) => arg !== "--")
-    const { values } = yield* Effect.try({
-      try: () =>
-        parseArgs({
-          args: firstFlag === -1 ? [] : argv.slice(firstFlag),
-          strict: true,
-          allowPositionals: false,
-          options: {
-            help: { type: "boolean", short: "h" },
-            part: { type: "string" },
-            prompts: { type: "string" },
-            tasks: { type: "string" },
-            rows: { type: "string" },
-            producers: { type: "string" }
-          }
-        }),
-      catch: (error) => new UsageError({ message: error instanceof Error ? error.message : String(error) })
+    const values = yield* parseFlags(argv, {
+      help: { type: "boolean", short: "h" },
+      part: { type: "string" },
+      texts: { type: "string" },
+      model: { type: "string" },
+      tasks: { type: "string" },
+      rows: { type: "string" },
+      producers: { type: "string" }
     })
     return {
       help: values.help ?? false,
       part: yield* part(values.part),
-      prompts: yield* positiveInteger("prompts", values.prompts, defaults.prompts),
+      texts: yield* positiveInteger("texts", values.texts, defaults.texts),
+      model: values.model,
       tasks: yield* positiveInteger("tasks", values.tasks, defaults.tasks),
       rows: yield* positiveInteger("rows", values.rows, defaults.rows),
       producers: yield* positiveInteger("producers", values.producers, defaults.producers)

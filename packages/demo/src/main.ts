@@ -7,15 +7,13 @@
 import { Cause, Console, Duration, Effect, Exit, Fiber } from "effect"
 import type { DemoArgs } from "./args.ts"
 import { parseDemoArgs, usage } from "./args.ts"
-import { defaultAccelerator } from "./inference/accelerator.ts"
+import { withUsage } from "./cli.ts"
 import { formatInferenceReport } from "./inference/report.ts"
 import { runInference } from "./inference/run.ts"
 import { progressModeFor } from "./progress.ts"
 import { formatSqliteReport } from "./sqlite/report.ts"
 import { runSqlite } from "./sqlite/run.ts"
 
-/** Prompts run one at a time to measure the unbatched accelerator. */
-const UNBATCHED_SAMPLE_PROMPTS = 100
 /** How long the row-by-row SQLite baseline may run before it is extrapolated. */
 const ROW_BY_ROW_BUDGET_MS = 1_500
 
@@ -24,10 +22,9 @@ const runParts = (args: DemoArgs) =>
     const progress = progressModeFor(process.stdout)
     if (args.part !== "sqlite") {
       const inference = yield* runInference({
-        prompts: args.prompts,
+        texts: args.texts,
         tasks: args.tasks,
-        accelerator: defaultAccelerator,
-        unbatchedSample: UNBATCHED_SAMPLE_PROMPTS,
+        modelPath: args.model,
         progress
       })
       yield* Console.log(`${formatInferenceReport(inference)}\n`)
@@ -48,15 +45,7 @@ const main = Effect.gen(function*() {
   if (args.help) return yield* Console.log(usage)
   const [elapsed] = yield* Effect.timed(runParts(args))
   yield* Console.log(`Done in ${(Duration.toMillis(elapsed) / 1000).toFixed(1)} s.`)
-}).pipe(
-  Effect.catchTag("UsageError", (error) =>
-    Effect.andThen(
-      Console.error(`${error.message}\n\n${usage}`),
-      Effect.sync(() => {
-        process.exitCode = 2
-      })
-    ))
-)
+}).pipe(withUsage(usage))
 
 const fiber = Effect.runFork(main)
 // Ctrl-C interrupts the run, so that its scopes close and the temp database is removed.

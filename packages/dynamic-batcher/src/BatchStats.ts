@@ -17,10 +17,15 @@ const Count = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
  * - `totalCompleted`: records whose batch ran through `process`, whatever its
  *   outcome (failures are counted here too, and also in `totalFailed`).
  * - `totalFailed`: records whose batch failed, died, was interrupted or
- *   returned the wrong number of results, and records that expired.
+ *   returned the wrong number of results, records whose own `Exit` failed
+ *   (`processExits`), and records that expired.
  * - `totalExpired`: records whose deadline passed before they reached
  *   `process` (`DeadlineExceededError`); also counted in `totalCompleted`
  *   and `totalFailed`.
+ * - `totalRetries`: re-runs of failed batches, or of failed records with
+ *   `processExits` (`retry`); `totalSplits`: failed batches split in two
+ *   (`onBatchFailure: "bisect"`). A record that runs again is completed (and
+ *   counted as failed, if it fails) only once, when it finally settles.
  * - `totalWithdrawn`: records whose producer was interrupted before the
  *   record was handed to `process`; `process` never saw them.
  * - `totalBatches`, `totalBatchCost`: batches run and the sum of their costs.
@@ -62,7 +67,9 @@ export class BatchStats extends Schema.Class<BatchStats>("BatchStats")({
   queueSize: Count,
   inFlightBatches: Count,
   inFlightRecords: Count,
-  totalExpired: Count
+  totalExpired: Count,
+  totalRetries: Count,
+  totalSplits: Count
 }) {
   /**
    * The fraction of measured time with at least one batch inside `process`:

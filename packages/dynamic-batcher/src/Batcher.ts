@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { Config, Deferred, Duration, Scope, Stream } from "effect"
+import type { Cause, Config, Deferred, Duration, Exit, Schedule, Scope, Stream } from "effect"
 import { Context, Effect, Layer } from "effect"
 import type { BatcherConfigError, BatcherError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
@@ -203,6 +203,10 @@ export interface BatchInfo {
   readonly size: number
   /** Their total cost. */
   readonly cost: number
+  /** Which run of these records this is: 1 for the first, 2 for the first retry (`retry`), … */
+  readonly attempt: number
+  /** How many times the records were bisected to get here (`onBatchFailure: "bisect"`): 0 for a batch as sealed. */
+  readonly split: number
 }
 
 /**
@@ -228,18 +232,80 @@ export interface CostEstimator {
 }
 
 /**
- * How the batcher configures itself. Every knob but `process` is optional and
- * defaults to the original `DynamicBatcher`'s value.
+ * How the batcher configures itself: `process` (one result per record) or
+ * `processExits` (one `Exit` per record), exactly one of the two, and knobs
+ * that are all optional and default to the original `DynamicBatcher`'s values.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Options<Rec, Res, E = never, R = never> {
+export type Options<Rec, Res, E = never, R = never> =
+  & CommonOptions<Rec, E>
+  & (ProcessOptions<Rec, Res, E, R> | ProcessExitsOptions<Rec, Res, E, R>)
+
+/**
+ * `process`: a batch gets one result per record, or fails as a whole.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface ProcessOptions<Rec, Res, E = never, R = never> {
   /**
    * Runs one batch. Must return exactly one result per record, in the same
    * order. Its failure `E` fails every record of the batch with `E`.
    */
   readonly process: (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>
+  readonly processExits?: undefined
+}
+
+/**
+ * `processExits`: each record of a batch gets its own outcome.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface ProcessExitsOptions<Rec, Res, E = never, R = never> {
+  readonly process?: undefined
+  /**
+   * Runs one batch and returns one `Exit` per record, in order: each record
+   * gets its own success, failure or defect (an embeddings API's per-input
+   * errors, a bulk insert's rejected row). A failure of the whole effect
+   * still reaches every record; a wrong count is `ResultCountMismatchError`.
+   */
+  readonly processExits: (
+    batch: ReadonlyArray<Rec>,
+    info: BatchInfo
+  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Res, E>>, E, R>
+}
+
+/**
+ * When a failed batch (or record, with `processExits`) runs again.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface RetryPolicy<E> {
+  /**
+   * Gives the delay before each re-run and decides when to stop, fed with
+   * the failure `E`: `Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 3 }))`.
+   */
+  readonly schedule: Schedule.Schedule<unknown, E>
+  /**
+   * Which failures are worth a retry (a 429 or a 503, not a 400).
+   * Defects and interruptions are never retried; a `while` that throws
+   * counts as "no" and is logged.
+   * @default every failure `E`
+   */
+  readonly while?: ((error: E) => boolean) | undefined
+}
+
+/**
+ * The options of `make` other than `process` / `processExits`.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface CommonOptions<Rec, E = never> {
   /**
    * Estimates a record's cost when no explicit cost is given. Falls back to
    * the record's `estimateCost()`, then to `defaultCost`.
@@ -281,7 +347,9 @@ export interface Options<Rec, Res, E = never, R = never> {
   readonly batchTimeout?: Duration.Input | undefined
   /**
    * The most accepted records waiting to be batched; producers suspend while
-   * the queue is full.
+   * the queue is full. With `groupBy`, the records in the keys' open batches
+   * beyond one batch's worth (`maxBatchSize`) count too, so that many keys
+   * cannot hold more between them.
    * @default 5_000 (minimum: 1)
    */
   readonly maxQueueSize?: number | undefined
@@ -338,6 +406,39 @@ export interface Options<Rec, Res, E = never, R = never> {
    * @default "default"
    */
   readonly name?: string | undefined
+  /**
+   * Runs a batch that failed as a whole with a retryable `E` again, with the
+   * same records in the same order, after the schedule's delay (the wait
+   * holds no slot). With `processExits`, the records whose own `Exit` failed
+   * retryably run again together, as a batch of their own, ahead of newer
+   * records. A record whose deadline passes while it waits fails with
+   * `DeadlineExceededError` (its last failure in the cause); a withdrawn one
+   * is dropped; shutdown waits for the retries (`shutdownTimeout` bounds it).
+   * `info.attempt` tells `process` which run it is.
+   * @default none: nothing is retried
+   */
+  readonly retry?: RetryPolicy<E> | undefined
+  /**
+   * What a batch that finally failed as a whole (after its retries) does:
+   * `"fail"` fails every record with it; `"bisect"` splits it in two halves
+   * that run again separately (in order, each taking a slot like any batch),
+   * recursively, until failing records stand alone and fail alone: a poison
+   * record costs its neighbours only time, and at most 2·⌈log2 n⌉ extra
+   * `process` calls in a batch of n (each of which `retry` may repeat).
+   * `info.split` gives the depth.
+   * @default "fail"
+   */
+  readonly onBatchFailure?: "fail" | "bisect" | undefined
+  /**
+   * Called once for every record that finally fails (after retries and
+   * bisection; expired records too), before its producer sees the failure,
+   * one record at a time per batch. Its own failure or defect is logged and
+   * changes nothing for the producer.
+   * @default none
+   */
+  readonly onDeadLetter?:
+    | ((record: Rec, cause: Cause.Cause<E | BatcherError>, info: BatchInfo) => Effect.Effect<void>)
+    | undefined
 }
 
 /**
@@ -403,7 +504,10 @@ export const layer = <Self, Rec, Res, E, R = never>(
  * @category models
  * @since 0.1.0
  */
-export type Tuning = Omit<Options<unknown, unknown, unknown, unknown>, "process" | "costEstimator" | "groupBy">
+export type Tuning = Omit<
+  CommonOptions<unknown, unknown>,
+  "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter"
+>
 
 /**
  * The knobs `reconfigure` can change while a batcher runs.
@@ -498,9 +602,9 @@ export const config = (prefix = "BATCHER"): Config.Config<Tuning> => tuningConfi
 export const layerConfig = <Self, Rec, Res, E, R = never>(
   key: Context.Key<Self, Batcher<Rec, Res, E>>,
   options: {
-    readonly process: Options<Rec, Res, E, R>["process"]
-    readonly costEstimator?: Options<Rec, Res, E, R>["costEstimator"]
-    readonly groupBy?: Options<Rec, Res, E, R>["groupBy"]
+    readonly process: ProcessOptions<Rec, Res, E, R>["process"]
+    readonly costEstimator?: CommonOptions<Rec, E>["costEstimator"]
+    readonly groupBy?: CommonOptions<Rec, E>["groupBy"]
     readonly config?: Config.Config<Tuning> | undefined
   }
 ): Layer.Layer<Self, BatcherConfigError | Config.ConfigError, R> => {

@@ -74,7 +74,9 @@ export class InvalidCostError extends Schema.TaggedError<InvalidCostError>()("In
 
 /**
  * `process` returned a number of results different from the number of records
- * in its batch. Every record of that batch fails with this error.
+ * in its batch. Every record of that batch fails with this error. `option`
+ * names the function that returned them: `"process"`, or `"processFn"` in the
+ * Promise API (absent means `"process"`).
  *
  * **Example**
  *
@@ -97,11 +99,14 @@ export class ResultCountMismatchError extends Schema.TaggedError<ResultCountMism
   "ResultCountMismatchError",
   {
     expected: Schema.Number,
-    actual: Schema.Number
+    actual: Schema.Number,
+    option: Schema.optional(Schema.String)
   }
 ) {
   override get message(): string {
-    return `process must return one result per record in the same order: expected ${this.expected} results, got ${this.actual}`
+    return `${this.option ?? "process"} must return one result per record in the same order: expected ${
+      countOf(this.expected, "result")
+    }, got ${this.actual}`
   }
 }
 
@@ -217,6 +222,9 @@ export type BatcherError =
   | ResultCountMismatchError
   | DeadlineExceededError
   | InvalidSubmitError
+
+/** @internal `"1 result"`, `"3 results"`. */
+export const countOf = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? "" : "s"}`
 
 /** @internal */
 export const formatValue = (value: unknown): string => {

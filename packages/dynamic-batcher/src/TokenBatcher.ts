@@ -60,7 +60,15 @@ export class Prompt implements TokenEstimator {
  * @category models
  * @since 0.1.0
  */
-export interface Options<Rec, Res, E = never, R = never> extends Batcher.Options<Rec, Res, E, R> {
+export type Options<Rec, Res, E = never, R = never> = Batcher.Options<Rec, Res, E, R> & TokenOptions<Rec>
+
+/**
+ * The token names of the cost knobs.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface TokenOptions<Rec> {
   /**
    * The token budget of a batch: alias of `targetBatchCost`.
    * @default 32_000

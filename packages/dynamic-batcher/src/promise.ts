@@ -19,11 +19,11 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Cause, Effect, Exit, Schema, Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Schedule, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
-import type { BatchInfo, CurrentTuning, Options, Reconfiguration, Scheduling } from "./Batcher.ts"
-import { BatcherConfigError } from "./BatcherError.ts"
+import type { BatchInfo, CurrentTuning, Options, Reconfiguration, RetryPolicy, Scheduling } from "./Batcher.ts"
+import type { BatcherShutdownError } from "./BatcherError.ts"
+import { BatcherConfigError, countOf, ResultCountMismatchError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
@@ -32,8 +32,9 @@ import { costMethods, tokenMethods } from "./internal/cost.ts"
 import type { Engine } from "./internal/engine.ts"
 import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
-import { knobsOf, validateTuningUnsafe } from "./internal/options.ts"
+import { checkRecordFunctions, knobsOf, validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy, Tuning } from "./internal/options.ts"
+import { policyOf } from "./internal/recovery.ts"
 import { keepShape } from "./internal/shapes.ts"
 import { Counters, snapshotOf } from "./internal/telemetry.ts"
 
@@ -70,18 +71,77 @@ export class BatcherAlreadyRunningError extends Schema.TaggedError<BatcherAlread
 
 /**
  * The options of a `DynamicBatcher`: the same knobs, defaults and limits as
- * `Batcher.Options`, with `processFn` returning a Promise (or an array).
+ * `Batcher.Options`, with `processFn` returning a Promise (or an array), or
+ * `processSettledFn` returning one `PromiseSettledResult` per record
+ * (exactly one of the two).
  *
  * @category models
  * @since 0.1.0
  */
-export interface DynamicBatcherOptions<Rec, Res> {
+export type DynamicBatcherOptions<Rec, Res> =
+  & DynamicBatcherKnobs<Rec>
+  & (
+    | {
+      /**
+       * Processes one batch; must return one result per record, in order. A
+       * rejection (or a throw) rejects every record of the batch with that error.
+       * `info` gives the batch's key (`groupBy`), size, cost, attempt and split.
+       */
+      readonly processFn: (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+      readonly processSettledFn?: undefined
+    }
+    | {
+      readonly processFn?: undefined
+      /**
+       * Processes one batch and returns one outcome per record, in order, in
+       * the shape of `Promise.allSettled`: each record resolves or rejects on
+       * its own. A rejection (or a throw) of the whole call rejects every record.
+       */
+      readonly processSettledFn: (
+        batch: Array<Rec>,
+        info: BatchInfo
+      ) => PromiseLike<ReadonlyArray<PromiseSettledResult<Res>>> | ReadonlyArray<PromiseSettledResult<Res>>
+    }
+  )
+
+/**
+ * When a failed batch (or record, with `processSettledFn`) runs again: up to
+ * `retries` times, after `delay` milliseconds, multiplied by `factor` each
+ * time, at most `maxDelay`; only failures `while` accepts (default: all).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface PromiseRetry {
+  /** How many re-runs at most (an integer >= 0). */
+  readonly retries: number
+  /** Milliseconds (or a duration string) before the first re-run. */
+  readonly delay: number | Duration.Input
+  /** Each delay is the previous one times this. @default 1 */
+  readonly factor?: number | undefined
+  /** The longest delay (ms or a duration string). @default none */
+  readonly maxDelay?: number | Duration.Input | undefined
+  /** Which errors are worth a retry; one that throws counts as "no". @default every error */
+  readonly while?: ((error: unknown) => boolean) | undefined
+}
+
+/**
+ * The knobs of a `DynamicBatcher`, every one optional.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface DynamicBatcherKnobs<Rec> {
+  /** Re-runs failed batches (see `Batcher.Options.retry`). @default none */
+  readonly retry?: PromiseRetry | undefined
+  /** `"bisect"` isolates poison records (see `Batcher.Options.onBatchFailure`). @default "fail" */
+  readonly onBatchFailure?: "fail" | "bisect" | undefined
   /**
-   * Processes one batch; must return one result per record, in order. A
-   * rejection (or a throw) rejects every record of the batch with that error.
-   * `info` gives the batch's key (`groupBy`), size and cost.
+   * Called once for every record that finally fails, before its Promise
+   * rejects; what it throws or rejects with is logged and changes nothing.
+   * @default none
    */
-  readonly processFn: (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+  readonly onDeadLetter?: ((record: Rec, error: unknown, info: BatchInfo) => PromiseLike<void> | void) | undefined
   /** Estimates a record's cost when no `estimatedCost` is given. */
   readonly costEstimator?: ((record: Rec) => number) | undefined
   /** Batches per key: records with different keys never share a batch. @default none */
@@ -186,20 +246,36 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   private readonly estimateMethods: ReadonlyArray<EstimateMethod>
   private running: Running<Rec, Res> | undefined
   private lastStats: BatchStats = emptyStats
+  /** Whether `stop` was called since the last `start`: a submit then says so. */
+  private stopped = false
 
   /** Validates the options at once: throws `BatcherConfigError` when one is invalid. */
   constructor(options: DynamicBatcherOptions<Rec, Res>, estimateMethods: ReadonlyArray<EstimateMethod> = costMethods) {
-    if (typeof options?.processFn !== "function") {
+    const { onDeadLetter, processFn, processSettledFn, retry, ...knobs } = options ?? {}
+    const fn = processFn ?? processSettledFn
+    if (typeof fn !== "function" || (processFn !== undefined && processSettledFn !== undefined)) {
       throw new BatcherConfigError({
-        option: "processFn",
-        expected: "a function (batch, info) => Promise of one result per record",
-        actual: options?.processFn
+        option: processFn === undefined && processSettledFn !== undefined ? "processSettledFn" : "processFn",
+        expected: "exactly one of processFn (one result per record) and processSettledFn " +
+          "(one PromiseSettledResult per record), a function (batch, info) => Promise",
+        actual: fn
       })
     }
-    const { processFn, ...knobs } = options
-    const checked = validateTuningUnsafe(knobs)
+    const checked = checkRecordFunctions(knobs) ?? validateTuningUnsafe(knobs)
     if (checked instanceof BatcherConfigError) throw checked
-    this.options = { ...knobs, process: (batch, info) => runProcessFn(processFn, batch, info) }
+    const failures = {
+      retry: retry === undefined ? undefined : retryPolicy(retry),
+      onDeadLetter: onDeadLetter === undefined ? undefined : deadLetterOf(onDeadLetter)
+    }
+    this.options = processFn !== undefined
+      ? { ...knobs, ...failures, process: (batch, info) => runProcessFn(processFn, batch, info) }
+      : {
+        ...knobs,
+        ...failures,
+        processExits: (batch, info) => Effect.map(runProcessFn(processSettledFn!, batch, info), exitsOf)
+      }
+    const policy = policyOf(this.options)
+    if (policy instanceof BatcherConfigError) throw policy
     this.estimateMethods = estimateMethods
   }
 
@@ -245,6 +321,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
     const started = Effect.runSyncExit(Scope.provide(internal.make(this.options, this.estimateMethods), scope))
     if (Exit.isFailure(started)) return Promise.reject(Cause.squash(started.cause))
     this.running = { batcher: started.value, engine: started.value.engine, scope }
+    this.stopped = false
     return Promise.resolve()
   }
 
@@ -255,6 +332,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   stop(): Promise<void> {
     const running = this.running
     if (running === undefined) return Promise.resolve()
+    this.stopped = true
     running.engine.beginShutdown()
     return Effect.runPromise(Scope.close(running.scope, Exit.void)).then(() => {
       if (this.running === running) {
@@ -275,7 +353,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    */
   submit(record: Rec, options?: PromiseSubmitOptions): Promise<Res> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const batcher = running.batcher
     const cost = batcher.costOf.of(record, options?.estimatedCost)
     if (typeof cost !== "number") return Promise.reject(cost)
@@ -314,7 +392,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
    */
   submitBatch(records: Iterable<Rec>, options?: PromiseSubmitBatchOptions): Promise<Array<Promise<Res>>> {
     const running = this.running
-    if (running === undefined || !running.engine.accepting) return Promise.reject(notRunning())
+    if (running === undefined || !running.engine.accepting) return Promise.reject(this.notRunning())
     const list = internal.listOf(records)
     const results = new Array<Promise<Res>>(list.length)
     const scheduling = options === undefined ? undefined : {
@@ -336,6 +414,16 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
       if (waiter === undefined) resolve(results)
     })
   }
+
+  /** Why a submit is refused: never started, stopping, or stopped. */
+  private notRunning(): BatcherShutdownError {
+    if (this.running !== undefined) return shutdownError("the batcher is stopping and accepts no more records")
+    return shutdownError(
+      this.stopped
+        ? "the batcher was stopped: call start() to run it again"
+        : "the batcher is not running: call start() first"
+    )
+  }
 }
 
 /**
@@ -356,7 +444,7 @@ export { Prompt } from "./TokenBatcher.ts"
  * @since 0.2.0
  */
 export type TokenBatcherOptions<Rec, Res> =
-  & Omit<DynamicBatcherOptions<Rec, Res>, "processFn">
+  & DynamicBatcherKnobs<Rec>
   & {
     /** The token budget of a batch: alias of `targetBatchCost`. @default 32_000 */
     readonly targetBatchTokens?: number | undefined
@@ -366,8 +454,14 @@ export type TokenBatcherOptions<Rec, Res> =
     readonly defaultTokenEstimate?: number | undefined
   }
   & (
-    | { readonly inferenceFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly processFn?: undefined }
-    | { readonly processFn: DynamicBatcherOptions<Rec, Res>["processFn"]; readonly inferenceFn?: undefined }
+    | {
+      readonly inferenceFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly processFn?: undefined
+    }
+    | {
+      readonly processFn: NonNullable<DynamicBatcherOptions<Rec, Res>["processFn"]>
+      readonly inferenceFn?: undefined
+    }
   )
 
 /**
@@ -474,17 +568,22 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
 
 const emptyStats = snapshotOf(new Counters())
 
-const notRunning = () => shutdownError("the batcher is not running: call start() first")
-
 /** The scheduling options of a Promise call, as the Effect front takes them (`timeout`: milliseconds or a duration). */
 const schedulingOptions = (options: PromiseScheduling): Scheduling => ({
   priority: options.priority,
   timeout: options.timeout
 })
 
-/** Runs the user's `processFn` as an Effect; a throw or a rejection fails the batch with that error. */
+/** The `processFn` of a `DynamicBatcher`. */
+type ProcessFn<Rec, Res> = (batch: Array<Rec>, info: BatchInfo) => PromiseLike<ReadonlyArray<Res>> | ReadonlyArray<Res>
+
+/**
+ * Runs the user's `processFn` as an Effect; a throw or a rejection fails the
+ * batch with that error. Its results are checked here, so that the errors name
+ * `processFn` (the engine's own checks name `process`).
+ */
 const runProcessFn = <Rec, Res>(
-  processFn: DynamicBatcherOptions<Rec, Res>["processFn"],
+  processFn: ProcessFn<Rec, Res>,
   batch: ReadonlyArray<Rec>,
   info: BatchInfo
 ): Effect.Effect<ReadonlyArray<Res>, unknown> =>
@@ -496,10 +595,87 @@ const runProcessFn = <Rec, Res>(
       return resume(Effect.fail(error))
     }
     Promise.resolve(returned).then(
-      (results) => resume(Effect.succeed(results)),
+      (results) => resume(checkResults(results, batch.length)),
       (error) => resume(Effect.fail(error))
     )
   })
+
+/**
+ * `Promise.allSettled`'s shape as one `Exit` per record (anything else there
+ * is that record's defect, or, when not an array, the count check's).
+ */
+const exitsOf = <Res>(settled: ReadonlyArray<PromiseSettledResult<Res>>): ReadonlyArray<Exit.Exit<Res, unknown>> =>
+  Array.isArray(settled)
+    ? settled.map((result: PromiseSettledResult<Res> | undefined) =>
+      result?.status === "fulfilled"
+        ? Exit.succeed(result.value)
+        : result?.status === "rejected"
+        ? Exit.fail(result.reason)
+        : Exit.die(
+          new TypeError(`processSettledFn must return a PromiseSettledResult per record, got ${typeof result}`)
+        )
+    )
+    : settled as unknown as ReadonlyArray<Exit.Exit<Res, unknown>>
+
+/** The Promise API's retry in milliseconds, as the schedule of `Batcher.Options.retry`. */
+const retryPolicy = (retry: PromiseRetry): RetryPolicy<unknown> => {
+  const invalid = (option: string, expected: string, actual: unknown) =>
+    new BatcherConfigError({ option: `retry.${option}`, expected, actual })
+  if (typeof retry !== "object" || retry === null) {
+    throw new BatcherConfigError({
+      option: "retry",
+      expected: "{ retries, delay, factor?, maxDelay?, while? }",
+      actual: retry
+    })
+  }
+  if (!Number.isSafeInteger(retry.retries) || retry.retries < 0) {
+    throw invalid("retries", "an integer >= 0", retry.retries)
+  }
+  const delay = millisOf(retry.delay)
+  if (!(delay >= 0) || !Number.isFinite(delay)) {
+    throw invalid("delay", "a finite number of milliseconds >= 0", retry.delay)
+  }
+  const factor = retry.factor ?? 1
+  if (!(factor >= 1) || !Number.isFinite(factor)) throw invalid("factor", "a finite number >= 1", retry.factor)
+  const maxDelay = retry.maxDelay === undefined ? Number.POSITIVE_INFINITY : millisOf(retry.maxDelay)
+  if (!(maxDelay >= 0)) throw invalid("maxDelay", "a number of milliseconds >= 0", retry.maxDelay)
+  const schedule = Schedule.exponential(delay, factor).pipe(
+    Schedule.upTo({ times: retry.retries }),
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Math.min(Duration.toMillis(duration), maxDelay)))
+  )
+  return { schedule, while: retry.while }
+}
+
+const millisOf = (input: number | Duration.Input): number => {
+  if (typeof input === "number") return input
+  const duration = Duration.fromInput(input)
+  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+}
+
+/** The Promise API's `onDeadLetter`, its error the failure `Cause.squash` gives (what the record rejects with). */
+const deadLetterOf = <Rec>(
+  onDeadLetter: NonNullable<DynamicBatcherKnobs<Rec>["onDeadLetter"]>
+) =>
+(record: Rec, cause: Cause.Cause<unknown>, info: BatchInfo): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    let returned: PromiseLike<void> | void
+    try {
+      returned = onDeadLetter(record, Cause.squash(cause), info)
+    } catch (error) {
+      return resume(Effect.die(error))
+    }
+    Promise.resolve(returned).then(() => resume(Effect.void), (error) => resume(Effect.die(error)))
+  })
+
+const checkResults = <Res>(results: ReadonlyArray<Res>, size: number): Effect.Effect<ReadonlyArray<Res>, unknown> => {
+  if (!Array.isArray(results)) {
+    const got = results === null ? "null" : typeof results
+    return Effect.die(new TypeError(`processFn must return an array of ${countOf(size, "result")}, got ${got}`))
+  }
+  return results.length === size
+    ? Effect.succeed(results)
+    : Effect.fail(new ResultCountMismatchError({ expected: size, actual: results.length, option: "processFn" }))
+}
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new DynamicBatcher<unknown, unknown>({ processFn: () => Promise.resolve([]) }))

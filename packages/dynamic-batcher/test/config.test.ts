@@ -7,7 +7,7 @@ const durationExpected = `a finite, non-negative Duration.Input (e.g. "50 millis
 
 const process = (batch: ReadonlyArray<number>) => Effect.succeed(batch)
 
-const invalid: ReadonlyArray<[string, Partial<B.Options<number, number>>, string]> = [
+const invalid: ReadonlyArray<[string, Partial<B.CommonOptions<number>>, string]> = [
   ["maxBatchSize", { maxBatchSize: 0 }, "an integer >= 1"],
   ["maxBatchSize", { maxBatchSize: 2.5 }, "an integer >= 1"],
   ["minBatchSize", { minBatchSize: -1 }, "an integer >= 1"],

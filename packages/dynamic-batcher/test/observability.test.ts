@@ -138,6 +138,32 @@ describe("observability", () => {
       assert.strictEqual(batchSpan!.attributes.get("batcher.name"), "traced")
     }))
 
+  it.effect("a keyed batch's span carries its key as batcher.group; a batch without keys has none", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const program = Effect.gen(function*() {
+        const { process } = recorder((s: string) => s)
+        const keyed = yield* Batcher.make({ process, groupBy: (s: string) => s[0], maxBatchSize: 2 })
+        yield* Effect.all([keyed.submit("a1"), keyed.submit("a2"), keyed.submit("b1"), keyed.submit("b2")], {
+          concurrency: "unbounded"
+        })
+        const plain = yield* Batcher.make({ process, maxBatchSize: 1 })
+        yield* plain.submit("c")
+      })
+      yield* program.pipe(Effect.withTracer(tracer))
+      const groups = spans.filter((span) => span.name === "Batcher.process").map((span) =>
+        span.attributes.get("batcher.group")
+      )
+      assert.deepStrictEqual(groups, ["a", "b", undefined])
+    }))
+
   it.effect("with an exporting tracer, a batch gets its span even when no producer has one", () =>
     Effect.gen(function*() {
       const names: Array<string> = []

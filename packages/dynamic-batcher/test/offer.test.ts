@@ -2,20 +2,31 @@
  * What `offer` and `offerAll` return are Effect `Deferred`s in every respect:
  * each record's entry is its own Deferred (one object per record), so these
  * tests hold it to everything Effect's `Deferred` module does with one.
+ * They run on both kinds of entry: the one that is its Deferred, and the
+ * fallback that wraps a real one (used when the installed `effect`'s
+ * `Deferred` has another shape; see `deferred-guard.test.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
+import * as internal from "../src/internal/batcher.ts"
+import { costMethods } from "../src/internal/cost.ts"
+import { entriesWrapDeferreds } from "../src/internal/entry.ts"
 import { gated, recorder, settle } from "./utils.ts"
 
 class ModelError extends Data.TaggedError("ModelError")<{ readonly batchSize: number }> {}
 
-describe("offer / offerAll Deferreds", () => {
+const kinds: ReadonlyArray<readonly [string, typeof Batcher.make]> = [
+  ["each entry is its Deferred", Batcher.make],
+  ["fallback: each entry wraps a Deferred", (options) => internal.make(options, costMethods, entriesWrapDeferreds)]
+]
+
+describe.each(kinds)("offer / offerAll Deferreds (%s)", (_kind, make) => {
   it.effect("are Deferreds that every Deferred function accepts", () =>
     Effect.gen(function*() {
       const { open, process } = gated((n: number) => n * 2)
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 2 })
+      const batcher = yield* make({ process, maxBatchSize: 2 })
       const [first, second] = yield* batcher.offerAll([1, 2])
       assert.isTrue(Deferred.isDeferred(first))
       assert.isFalse(Deferred.isDoneUnsafe(first), "pending while process runs")
@@ -34,7 +45,7 @@ describe("offer / offerAll Deferreds", () => {
   it.effect("a Deferred delivered before anyone awaits it is done, keeps its result, and completes only once", () =>
     Effect.gen(function*() {
       const { process } = recorder((n: number) => (n === 0 ? undefined : n * 2))
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 3 })
+      const batcher = yield* make({ process, maxBatchSize: 3 })
       const [zero, one, two] = yield* batcher.offerAll([0, 1, 2])
       yield* settle
       assert.isTrue(Deferred.isDoneUnsafe(one), "done with no awaiter")
@@ -50,7 +61,7 @@ describe("offer / offerAll Deferreds", () => {
     Effect.gen(function*() {
       const gate = gated((n: number) => n)
       let failing = true
-      const batcher = yield* Batcher.make({
+      const batcher = yield* make({
         process: (batch: ReadonlyArray<number>) =>
           failing
             ? Effect.andThen(gate.process(batch), Effect.fail(new ModelError({ batchSize: batch.length })))
@@ -78,7 +89,7 @@ describe("offer / offerAll Deferreds", () => {
 
   it.effect("a single offer's Deferred fails with the batch's typed error", () =>
     Effect.gen(function*() {
-      const batcher = yield* Batcher.make({
+      const batcher = yield* make({
         process: (batch: ReadonlyArray<number>) => Effect.fail(new ModelError({ batchSize: batch.length })),
         maxBatchSize: 1
       })
@@ -91,7 +102,7 @@ describe("offer / offerAll Deferreds", () => {
   it.effect("a Deferred its producer completes first keeps the producer's value; the record is still processed once", () =>
     Effect.gen(function*() {
       const { batches, process } = recorder((n: number) => n * 2)
-      const batcher = yield* Batcher.make({ process })
+      const batcher = yield* make({ process })
       const [mine, other] = yield* batcher.offerAll([1, 2])
       assert.isTrue(yield* Deferred.succeed(mine, 100))
       yield* TestClock.adjust("50 millis")
@@ -105,7 +116,7 @@ describe("offer / offerAll Deferreds", () => {
   it.effect("interrupting a fiber that awaits a Deferred neither withdraws the record nor completes the Deferred", () =>
     Effect.gen(function*() {
       const { open, process } = gated((n: number) => n + 1)
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 1 })
+      const batcher = yield* make({ process, maxBatchSize: 1 })
       const deferred = yield* batcher.offer(9)
       const awaiter = yield* Effect.forkChild(Deferred.await(deferred))
       yield* settle

@@ -78,6 +78,8 @@ describe("stats", () => {
       queueSize: 0,
       inFlightBatches: 0,
       inFlightRecords: 0,
+      totalRetries: 0,
+      totalSplits: 0,
       totalExpired: 0
     })
     const encoded = Schema.encodeSync(BatchStats)(stats)
@@ -94,6 +96,8 @@ describe("stats", () => {
       "totalCompleted",
       "totalExpired",
       "totalFailed",
+      "totalRetries",
+      "totalSplits",
       "totalSubmitted",
       "totalWithdrawn"
     ])

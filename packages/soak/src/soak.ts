@@ -15,7 +15,11 @@
  *               the wrong one
  *   duplicated  records process saw more than once
  *
+ *   expired     DeadlineExceededError (--timeout): the record never reached process
+ *               within its deadline; legal, as long as process never saw it
+ *
  *   reordered   records that reached process before a record submitted earlier
+ *               with the same key and priority (with neither: before any earlier one)
  *
  * and the counts are reconciled with the batcher's own BatchStats. Exits 1
  * unless lost = duplicated = 0 and everything reconciles (and, with
@@ -25,6 +29,14 @@
  *                    [--seed N] [--dispatch full|idle] [--max-latency 2]
  *                    [--fail-rate 0.01] [--defect-rate 0.01] [--interrupt-rate 0.01]
  *                    [--group-rate 0.05] [--api effect|promise] [--strict-order]
+ *                    [--concurrency 1] [--keys 0] [--priorities 1] [--timeout 0]
+ *
+ * The scheduling flags: `--concurrency N` runs up to N batches in process at
+ * once (`maxConcurrentBatches`); `--keys K` (K > 0) groups records by
+ * `id % K` (`groupBy`); `--priorities L` gives each call a random priority in
+ * 0 … L-1; `--timeout MS` (MS > 0) gives every call that deadline, so records
+ * may expire (DeadlineExceededError), which the checker counts as a legal
+ * outcome for a record process never saw.
  *
  * `--group-rate` of the calls submit 2–4 records at once (offerAll /
  * submitBatch), each result awaited on its own.
@@ -39,7 +51,7 @@
  * taking new records and the batcher is shut down.
  */
 import { Cause, Data, Deferred, Effect, Exit, Fiber } from "effect"
-import { Batcher, BatcherShutdownError, ResultCountMismatchError } from "effect-dynamic-batcher"
+import { Batcher, BatcherShutdownError, DeadlineExceededError, ResultCountMismatchError } from "effect-dynamic-batcher"
 import type { BatchStats } from "effect-dynamic-batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
 import { parseArgs } from "node:util"
@@ -61,6 +73,10 @@ const { values: flags } = parseArgs({
     "interrupt-rate": { type: "string", default: "0.01" },
     "group-rate": { type: "string", default: "0.05" },
     api: { type: "string", default: "effect" },
+    concurrency: { type: "string", default: "1" },
+    keys: { type: "string", default: "0" },
+    priorities: { type: "string", default: "1" },
+    timeout: { type: "string", default: "0" },
     "strict-order": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false }
   },
@@ -85,6 +101,10 @@ const FAIL_RATE = positive("fail-rate", flags["fail-rate"], false)
 const DEFECT_RATE = positive("defect-rate", flags["defect-rate"], false)
 const INTERRUPT_RATE = positive("interrupt-rate", flags["interrupt-rate"], false)
 const GROUP_RATE = positive("group-rate", flags["group-rate"], false)
+const CONCURRENCY = Math.max(1, positive("concurrency", flags.concurrency, true))
+const KEYS = positive("keys", flags.keys, true)
+const PRIORITIES = Math.max(1, positive("priorities", flags.priorities, true))
+const TIMEOUT = positive("timeout", flags.timeout, false)
 const DISPATCH = flags.dispatch === "idle" ? "idle" : "full"
 const API = flags.api === "promise" ? "promise" : "effect"
 if (flags.api !== "effect" && flags.api !== "promise") {
@@ -122,6 +142,7 @@ const REJECTED = 5
 const INTERRUPTED = 6
 const WRONG = 7
 const OTHER = 8
+const EXPIRED = 9
 
 /** What each producer got back. */
 const status = new Uint8Array(RECORDS)
@@ -136,14 +157,35 @@ const estimate = (id: number): number => {
   if (submittedAt[id] === -1) submittedAt[id] = submissions++
   return costOf(id)
 }
-/** The submission positions in the order process saw the records, to count overtakes. */
-let lastPosition = -1
+/** The priority each record was submitted with (0 … PRIORITIES-1). */
+const levelOf = new Uint8Array(RECORDS)
+/**
+ * FIFO holds within a lane: one key and one priority (with neither, one lane
+ * for everything). The last submission position process saw, per lane.
+ */
+const laneOf = (id: number) => (KEYS === 0 ? 0 : id % KEYS) * PRIORITIES + levelOf[id]
+const lastPosition = new Int32Array(Math.max(1, KEYS) * PRIORITIES).fill(-1)
 let reordered = 0
 const sawInOrder = (id: number) => {
   const position = submittedAt[id]
-  if (position < lastPosition) reordered++
-  else lastPosition = position
+  const lane = laneOf(id)
+  if (position < lastPosition[lane]) reordered++
+  else lastPosition[lane] = position
 }
+
+/** A random priority for the next call, noted for each of its records. */
+const pickLevel = (ids: ReadonlyArray<number>): number => {
+  const level = PRIORITIES === 1 ? 0 : Math.floor(random() * PRIORITIES)
+  for (const id of ids) levelOf[id] = level
+  return level
+}
+
+/**
+ * The per-call options of both APIs: the call's priority and, with --timeout,
+ * its deadline (none without the scheduling flags, as before them).
+ */
+const callOptions = (level: number): { readonly priority: number; readonly timeout?: number } | undefined =>
+  TIMEOUT > 0 ? { priority: level, timeout: TIMEOUT } : PRIORITIES > 1 ? { priority: level } : undefined
 
 class BatchFailed extends Data.TaggedError("BatchFailed")<{ readonly batch: number }> {}
 
@@ -196,6 +238,7 @@ const classify = (id: number, exit: Exit.Exit<number, unknown>): number => {
   if (error._tag === "Some") {
     if (error.value instanceof BatchFailed) return FAILED
     if (error.value instanceof BatcherShutdownError) return REJECTED
+    if (error.value instanceof DeadlineExceededError) return EXPIRED
     return OTHER
   }
   const defect = Cause.findDefect(exit.cause)
@@ -214,7 +257,9 @@ const tuning = {
   targetBatchCost: 32_000,
   maxQueueSize: 5_000,
   prefetchBatches: 2,
-  dispatch: DISPATCH
+  dispatch: DISPATCH,
+  maxConcurrentBatches: CONCURRENCY,
+  ...(KEYS > 0 ? { groupBy: (id: number) => id % KEYS } : {})
 } as const
 
 const logProgress = (issued: number, stats: BatchStats) =>
@@ -285,7 +330,7 @@ const main = Effect.gen(function*() {
 
   const submitOne = (id: number): Effect.Effect<void> => {
     status[id] = PENDING
-    const submit = batcher.submit(id)
+    const submit = batcher.submit(id, callOptions(pickLevel([id])))
     if (random() >= INTERRUPT_RATE) {
       return Effect.map(Effect.exit(submit), (exit) => {
         status[id] = classify(id, exit)
@@ -308,7 +353,7 @@ const main = Effect.gen(function*() {
   const offerSome = (ids: ReadonlyArray<number>): Effect.Effect<void> =>
     Effect.gen(function*() {
       for (const id of ids) status[id] = PENDING
-      const offered = yield* Effect.exit(batcher.offerAll(ids))
+      const offered = yield* Effect.exit(batcher.offerAll(ids, callOptions(pickLevel(ids))))
       if (Exit.isFailure(offered)) {
         for (const id of ids) status[id] = classify(id, offered as Exit.Exit<never, unknown>)
         return
@@ -357,6 +402,8 @@ const classifyRejection = (reason: unknown): number =>
     ? DEFECT
     : reason instanceof BatcherShutdownError
     ? REJECTED
+    : reason instanceof DeadlineExceededError
+    ? EXPIRED
     : OTHER
 
 const mainPromise = async (): Promise<Report> => {
@@ -378,7 +425,7 @@ const mainPromise = async (): Promise<Report> => {
     for (const id of ids) status[id] = PENDING
     let results: Array<Promise<number>>
     try {
-      results = await batcher.submitBatch(ids)
+      results = await batcher.submitBatch(ids, callOptions(pickLevel(ids)))
     } catch (reason) {
       for (const id of ids) status[id] = classifyRejection(reason)
       return
@@ -401,9 +448,10 @@ const mainPromise = async (): Promise<Report> => {
       const id = issuer.one()
       status[id] = PENDING
       try {
+        const options = callOptions(pickLevel([id]))
         const value = random() < 0.01
-          ? await (await batcher.enqueue(id)).result
-          : await batcher.submit(id)
+          ? await (await batcher.enqueue(id, options)).result
+          : await batcher.submit(id, options)
         status[id] = value === resultOf(id) ? OK : WRONG
       } catch (reason) {
         status[id] = classifyRejection(reason)
@@ -432,7 +480,8 @@ const mainPromise = async (): Promise<Report> => {
 console.log(
   `soak: api=${API} records=${RECORDS} producers=${PRODUCERS} seconds=${SECONDS} seed=${SEED} dispatch=${DISPATCH} ` +
     `max-latency=${MAX_LATENCY}ms fail=${FAIL_RATE} defect=${DEFECT_RATE} ` +
-    `interrupt=${API === "promise" ? "n/a" : INTERRUPT_RATE}`
+    `interrupt=${API === "promise" ? "n/a" : INTERRUPT_RATE} concurrency=${CONCURRENCY} keys=${KEYS} ` +
+    `priorities=${PRIORITIES} timeout=${TIMEOUT === 0 ? "none" : `${TIMEOUT}ms`}`
 )
 const report = API === "promise" ? await mainPromise() : await Effect.runPromise(main)
 
@@ -440,7 +489,7 @@ const report = API === "promise" ? await mainPromise() : await Effect.runPromise
 // accounting
 // -----------------------------------------------------------------------------
 
-const count = new Array<number>(9).fill(0)
+const count = new Array<number>(10).fill(0)
 let issued = 0
 let processed = 0
 let duplicated = 0
@@ -470,6 +519,9 @@ for (let id = 0; id < RECORDS; id++) {
     case REJECTED:
       if (seen[id] > 0) lose(id, "process saw it, yet its producer got BatcherShutdownError")
       break
+    case EXPIRED:
+      if (seen[id] > 0) lose(id, "process saw it, yet its producer got DeadlineExceededError")
+      break
     case OK:
     case FAILED:
     case DEFECT:
@@ -496,27 +548,30 @@ expect(
   stats.totalSubmitted === stats.totalCompleted + stats.totalWithdrawn + stats.queueSize,
   `stats: submitted ${stats.totalSubmitted} != completed ${stats.totalCompleted} + withdrawn ${stats.totalWithdrawn} + queue ${stats.queueSize}`
 )
+// An expired record counts as completed and failed without reaching process.
 expect(
-  stats.totalCompleted === processed,
-  `stats.totalCompleted ${stats.totalCompleted} != ${processed} records process saw`
+  stats.totalCompleted === processed + stats.totalExpired,
+  `stats.totalCompleted ${stats.totalCompleted} != ${processed} records process saw + ${stats.totalExpired} expired`
 )
 expect(stats.totalBatches === batches, `stats.totalBatches ${stats.totalBatches} != ${batches} process calls`)
 expect(
-  stats.totalFailed === failedRecords,
-  `stats.totalFailed ${stats.totalFailed} != ${failedRecords} records of failed batches`
+  stats.totalFailed === failedRecords + stats.totalExpired,
+  `stats.totalFailed ${stats.totalFailed} != ${failedRecords} records of failed batches + ${stats.totalExpired} expired`
 )
+expect(TIMEOUT > 0 || stats.totalExpired === 0, `stats.totalExpired ${stats.totalExpired} without --timeout`)
 expect(stats.totalFailed <= stats.totalCompleted, "stats.totalFailed > totalCompleted")
-// A record is withdrawn when its producer was interrupted before process saw it, or when shutdown
-// rejected a group (submitAll / offerAll / submitBatch) that still waited for room for the rest.
+// An accepted record process never saw was withdrawn (its producer was interrupted, or shutdown
+// rejected a group — submitAll / offerAll / submitBatch — that still waited for room for the rest)
+// or expired (its deadline came first, whether or not its producer was still there).
 expect(
-  stats.totalWithdrawn <= withdrawn + count[REJECTED],
-  `stats.totalWithdrawn ${stats.totalWithdrawn} > ${withdrawn} interrupted producers whose record process never saw + ${
+  stats.totalWithdrawn + stats.totalExpired <= withdrawn + count[REJECTED] + count[EXPIRED],
+  `stats.totalWithdrawn ${stats.totalWithdrawn} + totalExpired ${stats.totalExpired} > ${withdrawn} interrupted producers whose record process never saw + ${
     count[REJECTED]
-  } rejected`
+  } rejected + ${count[EXPIRED]} expired`
 )
 expect(
-  stats.totalSubmitted === processed + stats.totalWithdrawn,
-  `stats.totalSubmitted ${stats.totalSubmitted} != ${processed} processed + ${stats.totalWithdrawn} withdrawn`
+  stats.totalSubmitted === processed + stats.totalWithdrawn + stats.totalExpired,
+  `stats.totalSubmitted ${stats.totalSubmitted} != ${processed} processed + ${stats.totalWithdrawn} withdrawn + ${stats.totalExpired} expired`
 )
 expect(
   count[OK] + count[FAILED] + count[DEFECT] + dropped === processed,
@@ -524,7 +579,9 @@ expect(
 )
 expect(lost === 0, `${lost} records lost`)
 expect(duplicated === 0, `${duplicated} records duplicated`)
-if (flags["strict-order"]) expect(reordered === 0, `${reordered} records reached process before one submitted earlier`)
+if (flags["strict-order"]) {
+  expect(reordered === 0, `${reordered} records reached process before one submitted earlier (same key and priority)`)
+}
 
 const row = (label: string, value: number | string, note = "") =>
   console.log(`${label.padEnd(12)}${String(value).padStart(10)}${note === "" ? "" : `   ${note}`}`)
@@ -552,9 +609,14 @@ row(
   `interrupted before process (BatchStats.totalWithdrawn ${stats.totalWithdrawn} also counts the accepted part of rejected groups)`
 )
 row("dropped", dropped, "interrupted while in process: result dropped")
+row(
+  "expired",
+  count[EXPIRED],
+  `DeadlineExceededError, never in process (BatchStats.totalExpired ${stats.totalExpired})`
+)
 row("lost", lost)
 row("duplicated", duplicated)
-row("reordered", reordered, "records that reached process before one submitted earlier (FIFO)")
+row("reordered", reordered, "records that reached process before one submitted earlier with the same key and priority")
 console.log(
   `BatchStats: submitted ${stats.totalSubmitted}, completed ${stats.totalCompleted}, failed ${stats.totalFailed}, ` +
     `withdrawn ${stats.totalWithdrawn}, batches ${stats.totalBatches} (avg ${

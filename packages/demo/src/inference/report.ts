@@ -10,63 +10,58 @@ import {
   formatRate,
   formatTable
 } from "../format.ts"
-import { TOKEN_BUDGET } from "./model.ts"
-import type { InferenceResult } from "./run.ts"
+import { EMBEDDING_TOLERANCE } from "../model/embedder.ts"
+import type { InferenceResult, RunTiming } from "./run.ts"
+import { BATCHING } from "./run.ts"
+
+const latency = (timing: RunTiming) =>
+  `p50 ${formatDuration(timing.latency.p50)}, p99 ${formatDuration(timing.latency.p99)}, max ${
+    formatDuration(timing.latency.max)
+  }`
 
 /** The inference part's results, as lines for the terminal. */
 export const formatInferenceReport = (result: InferenceResult): string => {
-  const { accelerator, stats, unbatched } = result
-  const speedUp = (unbatchedMs: number) => `${formatDecimal(unbatchedMs / result.batchedMs)}×`
+  const { batched, stats, unbatched } = result
+  const throughput = (timing: RunTiming) =>
+    `${formatDuration(timing.ms)}  ${formatRate(result.texts, timing.ms, "texts")}, ${
+      formatRate(result.tokens, timing.ms, "tokens")
+    }`
   return [
-    `Inference: ${formatCount(result.prompts)} prompts (${formatCount(result.tokens)} tokens) from ${
+    `Inference: ${formatCount(result.texts)} texts (${formatCount(result.tokens)} tokens) from ${
       formatCount(result.tasks)
     } concurrent tasks`,
     formatTable([
+      ["model", `${result.model}, ${result.dimension}-d output`],
+      ["engine", "onnxruntime-node, CPU, 1 thread, one batch at a time"],
       [
-        "accelerator",
-        `simulated: ${accelerator.launchMs} ms per launch + ${
-          accelerator.perTokenMs * 1000
-        } µs per token, one batch at a time`
+        "batching",
+        `token budget ${
+          formatCount(BATCHING.targetBatchCost)
+        }, at most ${BATCHING.maxBatchSize} texts, dispatch "${BATCHING.dispatch}"`
       ],
-      ["batching", `token budget ${formatCount(TOKEN_BUDGET)} per batch, dispatch "idle"`],
+      ["batched", throughput(batched)],
+      ["one per call", throughput(unbatched)],
+      ["speed-up", `${formatDecimal(unbatched.ms / batched.ms)}×`],
+      ["latency, batched", latency(batched)],
+      ["latency, one call", latency(unbatched)],
       [
-        "batched (measured)",
-        `${formatDuration(result.batchedMs)}  ${formatRate(result.prompts, result.batchedMs, "prompts")}, ${
-          formatRate(result.tokens, result.batchedMs, "tokens")
-        }`
-      ],
-      [
-        "unbatched (computed)",
-        `${formatDuration(unbatched.computedMs)}  from the cost model, not run: ${
-          formatCount(result.prompts)
-        } launches + ${formatCount(result.tokens)} tokens`
-      ],
-      [
-        "unbatched (sampled)",
-        `${formatDuration(unbatched.extrapolatedMs)}  ${
-          formatCount(unbatched.sampleSize)
-        } prompts run one at a time took ${formatDuration(unbatched.sampleMs)}, scaled to all prompts by the cost model`
-      ],
-      ["speed-up", `${speedUp(unbatched.computedMs)} vs computed, ${speedUp(unbatched.extrapolatedMs)} vs sampled`],
-      [
-        "accelerator busy",
-        `${formatPercent(stats.busyTimeMs / result.batchedMs)} of the batched run (${
-          formatCount(stats.busyTimeMs)
-        } ms inside batches)`
+        "model busy",
+        `${formatPercent(stats.utilization)} of the batched run (${formatCount(stats.busyTimeMs)} ms inside batches)`
       ],
       [
         "avg batch",
-        `${formatDecimal(stats.avgBatchSize)} prompts, ${formatCount(stats.avgBatchCost)} tokens (${
+        `${formatDecimal(stats.avgBatchSize)} texts, ${formatCount(stats.avgBatchCost)} tokens (${
           formatCount(stats.totalBatches)
         } batches)`
       ],
       [
-        "latency",
-        `p50 ${formatDuration(result.latency.p50)}, p99 ${formatDuration(result.latency.p99)}, max ${
-          formatDuration(result.latency.max)
-        }`
-      ],
-      ["completions", `${formatCount(result.completed)} of ${formatCount(result.prompts)} came back to their prompt`]
+        "verified",
+        `${formatCount(result.matched)} of ${
+          formatCount(result.texts)
+        } batched embeddings equal the text's own run (max |Δ| ${
+          result.maxDifference.toExponential(1)
+        }, tolerance ${EMBEDDING_TOLERANCE})`
+      ]
     ]),
     "  final BatchStats",
     formatBatchStats(stats)

@@ -1,7 +1,8 @@
 /**
- * Part (a), LLM-style inference: many concurrent tasks submit prompts to the
- * `Model` batcher in front of the simulated accelerator; the same work run
- * unbatched is computed from the cost model and measured on a sample.
+ * Part (a), inference on a real model: many concurrent tasks submit texts to a
+ * batcher in front of an onnxruntime embedding model; then every text runs
+ * alone, one engine call each, which times the unbatched model and gives the
+ * reference every batched embedding is checked against.
  */
 import { Duration, Effect } from "effect"
 import type { BatcherConfigError, BatcherError, BatchStats } from "effect-dynamic-batcher"
@@ -9,133 +10,158 @@ import { Batcher } from "effect-dynamic-batcher"
 import { formatCount, formatPercent } from "../format.ts"
 import type { LatencySummary } from "../latency.ts"
 import { summarizeLatencies } from "../latency.ts"
+import type { EmbeddingModel as Model, InferenceError, ModelLoadError } from "../model/embedder.ts"
+import { open } from "../model/embedder.ts"
+import { tokenize } from "../model/tokenizer.ts"
 import type { ProgressMode } from "../progress.ts"
 import { withProgress } from "../progress.ts"
 import type { VerificationError } from "../verification.ts"
 import { verify } from "../verification.ts"
-import type { AcceleratorProfile } from "./accelerator.ts"
-import { runBatch, totalTokens, unbatchedTimeMs } from "./accelerator.ts"
-import { Model, modelLayer } from "./model.ts"
-import type { Completion, Prompt } from "./prompts.ts"
-import { generatePrompts } from "./prompts.ts"
+import { compareEmbeddings } from "./compare.ts"
+import { generateTexts } from "./texts.ts"
+
+/** How the batcher in front of the model batches: a token budget, and work-conserving dispatch. */
+export const BATCHING = { targetBatchCost: 4_096, maxBatchSize: 64, dispatch: "idle" } as const
 
 /** The size of the inference run. */
 export interface InferenceOptions {
-  readonly prompts: number
-  /** Concurrent tasks; each submits its share of the prompts one after the other. */
+  readonly texts: number
+  /** Concurrent tasks; each submits its share of the texts one after the other. */
   readonly tasks: number
-  readonly accelerator: AcceleratorProfile
-  /** How many prompts, spread over all of them, to run unbatched for real. */
-  readonly unbatchedSample: number
+  /** An ONNX model file to run instead of the generated one. */
+  readonly modelPath: string | undefined
   readonly progress: ProgressMode
 }
 
-/** The unbatched time of the same work: computed from the cost model, and measured on a sample. */
-export interface UnbatchedEstimate {
-  /** Every prompt alone, by the cost model: one launch per prompt. Not run. */
-  readonly computedMs: number
-  /** How many prompts were run one at a time on the accelerator. */
-  readonly sampleSize: number
-  readonly sampleMs: number
-  /** The sample's measured time, scaled by the cost model from the sample to all prompts. */
-  readonly extrapolatedMs: number
+/** One way of running every text: its wall time and the latency of each text. */
+export interface RunTiming {
+  readonly ms: number
+  readonly latency: LatencySummary
 }
 
 /** What the inference run measured. */
 export interface InferenceResult {
-  readonly prompts: number
+  readonly model: string
+  readonly dimension: number
+  readonly texts: number
   readonly tasks: number
   readonly tokens: number
-  readonly accelerator: AcceleratorProfile
-  /** Wall time from the first submit to the last completion. */
-  readonly batchedMs: number
-  /** Per prompt, from its submit to its completion. */
-  readonly latency: LatencySummary
-  /** Prompts that got back a completion of their own. */
-  readonly completed: number
-  /** The batcher's stats once every prompt completed. */
+  /** Through the batcher, from the first submit to the last embedding. */
+  readonly batched: RunTiming
+  /** Every text alone, one engine call each, one after the other. */
+  readonly unbatched: RunTiming
+  /** The batcher's stats once every text completed. */
   readonly stats: BatchStats
-  readonly unbatched: UnbatchedEstimate
+  /** Batched embeddings within `EMBEDDING_TOLERANCE` of the same text's unbatched one. */
+  readonly matched: number
+  /** The largest difference between a batched embedding and its unbatched one. */
+  readonly maxDifference: number
 }
 
-/** Task `task` of `tasks` submits every `tasks`-th prompt from `task` on, recording completion and latency. */
+/** Task `task` of `tasks` submits every `tasks`-th text from `task` on, recording its embedding and latency. */
 const runTask = (
+  batcher: Batcher.Batcher<Int32Array, Float32Array, InferenceError>,
   task: number,
   tasks: number,
-  prompts: ReadonlyArray<Prompt>,
-  completions: Array<Completion | undefined>,
+  tokens: ReadonlyArray<Int32Array>,
+  embeddings: Array<Float32Array | undefined>,
   latenciesMs: Float64Array
-): Effect.Effect<void, BatcherError, Model> =>
+): Effect.Effect<void, BatcherError | InferenceError> =>
   Effect.gen(function*() {
-    for (let i = task; i < prompts.length; i += tasks) {
-      const [elapsed, completion] = yield* Effect.timed(Batcher.submit(Model, prompts[i]))
+    for (let i = task; i < tokens.length; i += tasks) {
+      const [elapsed, embedding] = yield* Effect.timed(batcher.submit(tokens[i]))
       latenciesMs[i] = Duration.toMillis(elapsed)
-      completions[i] = completion
+      embeddings[i] = embedding
     }
   })
 
-/** Runs `sampleSize` prompts, spread evenly over `prompts`, one at a time, and scales their time to all. */
-const measureUnbatched = (
-  prompts: ReadonlyArray<Prompt>,
-  accelerator: AcceleratorProfile,
-  sampleSize: number
-): Effect.Effect<UnbatchedEstimate> =>
+/** Runs every text through a batcher in front of `model`, from `tasks` concurrent tasks. */
+const runBatched = (model: Model, tokens: ReadonlyArray<Int32Array>, options: InferenceOptions) =>
   Effect.gen(function*() {
-    const size = Math.min(sampleSize, prompts.length)
-    const sample = Array.from({ length: size }, (_, j) => prompts[Math.floor((j * prompts.length) / size)])
-    const [elapsed] = yield* Effect.timed(
-      Effect.forEach(sample, (prompt) => runBatch(accelerator)([prompt]), { discard: true })
-    )
-    const computedMs = unbatchedTimeMs(accelerator, prompts)
-    const sampleMs = Duration.toMillis(elapsed)
-    return {
-      computedMs,
-      sampleSize: size,
-      sampleMs,
-      extrapolatedMs: size === 0 ? 0 : (sampleMs * computedMs) / unbatchedTimeMs(accelerator, sample)
-    }
-  })
-
-/**
- * Runs the inference part: `tasks` concurrent tasks submit `prompts` prompts
- * through the `Model` batcher, then a sample runs unbatched. Fails with a
- * `VerificationError` unless every prompt got its own completion.
- */
-export const runInference = (
-  options: InferenceOptions
-): Effect.Effect<InferenceResult, BatcherError | BatcherConfigError | VerificationError> =>
-  Effect.gen(function*() {
-    const prompts = generatePrompts(options.prompts)
-    const completions = new Array<Completion | undefined>(prompts.length)
-    const latenciesMs = new Float64Array(prompts.length)
-    const model = yield* Model
+    const batcher = yield* Batcher.make({
+      ...BATCHING,
+      process: (batch: ReadonlyArray<Int32Array>) => model.embed(batch),
+      costEstimator: (ids) => ids.length,
+      name: "demo-inference"
+    })
+    const embeddings = new Array<Float32Array | undefined>(tokens.length)
+    const latenciesMs = new Float64Array(tokens.length)
     const tasks = Array.from({ length: options.tasks }, (_, task) => task)
     const [elapsed] = yield* Effect.timed(
-      Effect.forEach(tasks, (task) => runTask(task, options.tasks, prompts, completions, latenciesMs), {
+      Effect.forEach(tasks, (task) => runTask(batcher, task, options.tasks, tokens, embeddings, latenciesMs), {
         concurrency: "unbounded",
         discard: true
       }).pipe(withProgress(options.progress, {
-        label: "inference",
-        unit: "prompts",
-        total: prompts.length,
-        read: Effect.map(model.stats, (stats) => ({
+        label: "inference, batched",
+        unit: "texts",
+        total: tokens.length,
+        read: Effect.map(batcher.stats, (stats) => ({
           done: stats.totalCompleted,
           detail: `${formatCount(stats.totalBatches)} batches, ${formatPercent(stats.utilization)} busy`
         }))
       }))
     )
-    const stats = yield* model.stats
-    const completed = prompts.filter((prompt, i) => completions[i]?.promptId === prompt.id).length
-    yield* verify(completed === prompts.length, `only ${completed} of ${prompts.length} prompts got their completion`)
+    const timing: RunTiming = { ms: Duration.toMillis(elapsed), latency: summarizeLatencies(latenciesMs) }
+    return { timing, embeddings, stats: yield* batcher.stats }
+  }).pipe(Effect.scoped)
+
+/** Runs every text alone, one engine call each, one after the other: the unbatched timing and the reference. */
+const runUnbatched = (model: Model, tokens: ReadonlyArray<Int32Array>, progress: ProgressMode) =>
+  Effect.gen(function*() {
+    const reference = new Array<Float32Array>(tokens.length)
+    const latenciesMs = new Float64Array(tokens.length)
+    let done = 0
+    const [elapsed] = yield* Effect.timed(
+      Effect.forEach(tokens, (ids, i) =>
+        Effect.map(Effect.timed(model.embed([ids])), ([took, [embedding]]) => {
+          latenciesMs[i] = Duration.toMillis(took)
+          reference[i] = embedding
+          done++
+        }), { discard: true }).pipe(withProgress(progress, {
+          label: "inference, one per call",
+          unit: "texts",
+          total: tokens.length,
+          read: Effect.sync(() => ({ done, detail: "" }))
+        }))
+    )
+    const timing: RunTiming = { ms: Duration.toMillis(elapsed), latency: summarizeLatencies(latenciesMs) }
+    return { timing, reference }
+  })
+
+/**
+ * Runs the inference part: loads the model (generated, or `modelPath`),
+ * embeds every text through the batcher, then every text alone. Fails with a
+ * `VerificationError` unless every batched embedding matches its unbatched one.
+ */
+export const runInference = (
+  options: InferenceOptions
+): Effect.Effect<
+  InferenceResult,
+  BatcherError | BatcherConfigError | InferenceError | ModelLoadError | VerificationError
+> =>
+  Effect.gen(function*() {
+    const model = yield* open(options.modelPath)
+    const tokens = generateTexts(options.texts).map(tokenize)
+    // One call of each shape first, so that neither run pays the engine's first-call set-up.
+    yield* model.embed(tokens.slice(0, BATCHING.maxBatchSize))
+    yield* model.embed(tokens.slice(0, 1))
+    const batched = yield* runBatched(model, tokens, options)
+    const unbatched = yield* runUnbatched(model, tokens, options.progress)
+    const { matched, maxDifference } = compareEmbeddings(batched.embeddings, unbatched.reference)
+    yield* verify(
+      matched === tokens.length,
+      `only ${matched} of ${tokens.length} batched embeddings match the unbatched run (largest difference ${maxDifference})`
+    )
     return {
-      prompts: prompts.length,
+      model: model.description,
+      dimension: model.dimension,
+      texts: tokens.length,
       tasks: options.tasks,
-      tokens: totalTokens(prompts),
-      accelerator: options.accelerator,
-      batchedMs: Duration.toMillis(elapsed),
-      latency: summarizeLatencies(latenciesMs),
-      completed,
-      stats,
-      unbatched: yield* measureUnbatched(prompts, options.accelerator, options.unbatchedSample)
+      tokens: tokens.reduce((sum, ids) => sum + ids.length, 0),
+      batched: batched.timing,
+      unbatched: unbatched.timing,
+      stats: batched.stats,
+      matched,
+      maxDifference
     }
-  }).pipe(Effect.provide(modelLayer(options.accelerator)))
+  }).pipe(Effect.scoped)

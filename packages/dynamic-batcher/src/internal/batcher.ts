@@ -3,51 +3,61 @@
  * interface: validates the options, wires the engine to its two fibers, and
  * turns each call into one engine transition.
  */
-import type { Scope, Stream } from "effect"
-import { Cause, Clock, Deferred, Effect, Fiber, Option, PubSub } from "effect"
+import type { Context, Scope, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, Option } from "effect"
 import { constVoid } from "effect/Function"
-import * as Streams from "effect/Stream"
-import type { Batcher, CurrentTuning, Options, Reconfiguration, SubmitAllOptions, SubmitOptions } from "../Batcher.ts"
+import type {
+  Batcher,
+  BatchInfo,
+  CurrentTuning,
+  Options,
+  Reconfiguration,
+  SubmitAllOptions,
+  SubmitOptions
+} from "../Batcher.ts"
 import type { BatcherError } from "../BatcherError.ts"
-import { BatcherConfigError, InvalidCostError, InvalidSubmitError } from "../BatcherError.ts"
+import { BatcherConfigError, countOf, InvalidCostError, InvalidSubmitError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
 import type { EstimateMethod } from "./cost.ts"
 import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
 import { Engine, inertEngine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
-import { DeferredEntry, EntryGroup, Group, GroupEntry, ResumeEntry } from "./entry.ts"
+import type { OfferEntries } from "./entry.ts"
+import { EntryGroup, Group, GroupEntry, offerEntries, ResumeEntry } from "./entry.ts"
 import { Slot } from "./executor.ts"
 import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
-import { defaults, knobsOf, validateTuning } from "./options.ts"
+import { checkRecordFunctions, defaults, knobsOf, validateTuning } from "./options.ts"
 import { keyOf, schedule, schedulingOf, unscheduled } from "./producer.ts"
+import { policyOf, Recovery } from "./recovery.ts"
 import { keepShape } from "./shapes.ts"
+import { makeStatsFeed, StatsFeed } from "./statsFeed.ts"
 import { ParentSpanReader, Telemetry } from "./telemetry.ts"
 
 export const TypeId = "~effect-dynamic-batcher/Batcher" as const
 
-/** Starts a batcher in the current scope; see `Batcher.make`. */
+/**
+ * Starts a batcher in the current scope; see `Batcher.make`. `offers` is
+ * the kind of entry an offer makes, chosen at load time (tests force the other).
+ */
 export const make = <Rec, Res, E = never, R = never>(
   options: Options<Rec, Res, E, R>,
-  estimateMethods: ReadonlyArray<EstimateMethod> = costMethods
+  estimateMethods: ReadonlyArray<EstimateMethod> = costMethods,
+  offers: OfferEntries = offerEntries
 ): Effect.Effect<BatcherImpl<Rec, Res, E>, BatcherConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
-    if (typeof options?.process !== "function") {
+    const process = options?.process ?? options?.processExits
+    if (typeof process !== "function" || (options.process !== undefined && options.processExits !== undefined)) {
       return yield* new BatcherConfigError({
-        option: "process",
-        expected: "a function (batch, info) => Effect of one result per record",
-        actual: options?.process
+        option: options?.process === undefined && options?.processExits !== undefined ? "processExits" : "process",
+        expected: "exactly one of process (one result per record) and processExits (one Exit per record), " +
+          "a function (batch, info) => Effect",
+        actual: options?.process ?? options?.processExits
       })
     }
-    for (
-      const [option, expected] of [
-        ["costEstimator", "a function (record) => number"],
-        ["groupBy", "a function (record) => string | number"]
-      ] as const
-    ) {
-      if (options[option] !== undefined && typeof options[option] !== "function") {
-        return yield* new BatcherConfigError({ option, expected, actual: options[option] })
-      }
-    }
+    const policy = policyOf<Rec, E | BatcherError>(options)
+    if (policy instanceof BatcherConfigError) return yield* policy
+    const badFunction = checkRecordFunctions(options)
+    if (badFunction !== undefined) return yield* badFunction
     const tuning = yield* validateTuning(options)
     const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
     const engine = new Engine<Rec, Res, E | BatcherError>(
@@ -57,19 +67,27 @@ export const make = <Rec, Res, E = never, R = never>(
       telemetry
     )
     const context = yield* Effect.context<R>()
+    if (policy !== undefined) {
+      engine.executor.recovery = new Recovery(
+        policy,
+        engine.executor,
+        engine.counters,
+        telemetry,
+        { now: () => engine.now(), watchDeadline: (entry) => engine.watchDeadline(entry) },
+        context as Context.Context<never>
+      )
+    }
     const supervise = <R2>(loop: Effect.Effect<void, never, R2>) =>
       Effect.onExit(loop, (exit) =>
         Effect.sync(() => {
           if (exit._tag === "Failure") engine.abandon(exit.cause)
         }))
-    const statsUpdates = yield* PubSub.sliding<BatchStats>(16)
-    const publishStats = () => {
-      if (statsUpdates.subscribers.size > 0) PubSub.publishUnsafe(statsUpdates, engine.snapshot())
-    }
+    const statsFeed = yield* makeStatsFeed
+    const publishStats = () => statsFeed.publish(engine)
     // Announces the end to statsChanges subscribers and to whoever awaits the drain.
-    const stopped = Effect.suspend(() => {
-      publishStats()
-      return Effect.andThen(PubSub.shutdown(statsUpdates), Deferred.succeed(engine.stopped, undefined))
+    const stopped: Effect.Effect<void> = Effect.suspend(() => {
+      statsFeed.end(engine)
+      return Deferred.succeed(engine.stopped, undefined)
     })
     // The loops are detached and stopped by the finalizer below, not by the scope's
     // fiber interruption: a graceful drain must let them finish, and a `process`
@@ -86,14 +104,15 @@ export const make = <Rec, Res, E = never, R = never>(
         if (slots[index] !== undefined) continue
         const slot = new Slot(index)
         slots[index] = slot
-        const loop = supervise(slotLoop(engine, slot, options.process, tuning.name, publishStats)).pipe(
-          Effect.ensuring(Effect.suspend(() => {
-            engine.executor.slotLeft(slot)
-            if (slots[index] === slot) delete slots[index]
-            return engine.executor.handoffEnded && slots.every((s) => s === undefined) ? stopped : Effect.void
-          })),
-          Effect.provideContext(context)
-        )
+        const loop = supervise(slotLoop(engine, slot, process as Process<Rec, Res, E, R>, tuning.name, publishStats))
+          .pipe(
+            Effect.ensuring(Effect.suspend(() => {
+              engine.executor.slotLeft(slot)
+              if (slots[index] === slot) delete slots[index]
+              return engine.executor.handoffEnded && slots.every((s) => s === undefined) ? stopped : Effect.void
+            })),
+            Effect.provideContext(context)
+          )
         forks.push(Effect.map(Effect.forkDetach(loop, { startImmediately: true }), (fiber) => {
           slotFibers.add(fiber)
           fiber.addObserver(() => slotFibers.delete(fiber))
@@ -102,8 +121,8 @@ export const make = <Rec, Res, E = never, R = never>(
       return Effect.asVoid(Effect.all(forks))
     })
     yield* startSlots
-    const drained = Deferred.await(engine.stopped)
     const timeoutMs = tuning.shutdownTimeoutMs
+    const drained = warnWhenSlow(Deferred.await(engine.stopped), engine, tuning.name, timeoutMs)
     const awaitStopped = timeoutMs === undefined ? drained : Effect.flatMap(
       Effect.timeoutOption(drained, timeoutMs),
       Option.match({
@@ -122,19 +141,61 @@ export const make = <Rec, Res, E = never, R = never>(
       engine,
       new CostOf(options.costEstimator, tuning.defaultCost, estimateMethods),
       options.groupBy,
-      statsUpdates,
+      statsFeed,
       Effect.flatMap(InsideProcess, (inside) =>
         Effect.suspend(() => {
           engine.beginShutdown()
           return inside.has(engine) ? Effect.void : awaitStopped
         })),
-      startSlots
+      startSlots,
+      offers
     )
     yield* Effect.addFinalizer(() => batcher.shutdown)
     return batcher
   })
 
 type Err<E> = E | BatcherError
+
+/** What a slot runs; with `processExits`, its "results" are one `Exit` per record, which `recovery.ts` reads. */
+type Process<Rec, Res, E, R> = (batch: ReadonlyArray<Rec>, info: BatchInfo) => Effect.Effect<ReadonlyArray<Res>, E, R>
+
+/** How long a shutdown waits for `process` before it logs a warning. */
+const slowShutdownMs = 10_000
+
+/**
+ * `drained`, logging a warning (`Effect.logWarning`) once it has waited
+ * `slowShutdownMs`: how many records are still in `process` and waiting, and
+ * what `shutdownTimeout` does about them. A `process` that never returns
+ * would otherwise hang the shutdown without a word.
+ */
+const warnWhenSlow = (
+  drained: Effect.Effect<void>,
+  engine: Engine<any, any, any>,
+  name: string,
+  timeoutMs: number | undefined
+): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.timeoutOption(drained, slowShutdownMs),
+    Option.match({
+      onSome: () => Effect.void,
+      onNone: () =>
+        Effect.andThen(
+          Effect.suspend(() => {
+            const { inFlight, pending } = engine.counters
+            const waiting = pending > 0 ? `, ${countOf(pending, "record")} waiting behind them` : ""
+            const bound = timeoutMs === undefined
+              ? "shutdownTimeout is not set, so it waits as long as process runs: set it to bound the wait"
+              : `shutdownTimeout fails them after ${timeoutMs} ms`
+            return Effect.logWarning(
+              `Batcher "${name}": shutdown has waited ${slowShutdownMs / 1000} s for ${
+                countOf(inFlight, "record")
+              } still in process${waiting}; ${bound}`
+            )
+          }),
+          drained
+        )
+    })
+  )
 
 const notAccepting = () => shutdownError("the batcher is shutting down or stopped and accepts no more records")
 
@@ -149,23 +210,26 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   readonly costOf: CostOf<Rec>
   readonly groupBy: ((record: Rec) => string | number) | undefined
   private readonly startSlots: Effect.Effect<void>
+  private readonly offers: OfferEntries
   private readonly parentSpan = new ParentSpanReader()
 
   constructor(
     engine: Engine<Rec, Res, Err<E>>,
     costOf: CostOf<Rec>,
     groupBy: ((record: Rec) => string | number) | undefined,
-    statsUpdates: PubSub.PubSub<BatchStats>,
+    statsFeed: StatsFeed,
     shutdown: Effect.Effect<void>,
-    startSlots: Effect.Effect<void>
+    startSlots: Effect.Effect<void>,
+    offers: OfferEntries = offerEntries
   ) {
+    this.offers = offers
     this.engine = engine
     this.costOf = costOf
     this.groupBy = groupBy
     this.shutdown = shutdown
     this.startSlots = startSlots
     this.stats = Effect.sync(() => engine.snapshot())
-    this.statsChanges = Streams.concat(Streams.fromEffect(this.stats), Streams.fromPubSub(statsUpdates))
+    this.statsChanges = statsFeed.changes(engine)
     this.isRunning = Effect.sync(() => engine.accepting)
     this.tuning = Effect.sync(() => knobsOf(engine.tuning))
   }
@@ -264,15 +328,17 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   ): Effect.Effect<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError> {
     return Effect.callback<Array<Deferred.Deferred<Res, Err<E>>>, BatcherError>((resume) => {
       const engine = this.engine
-      // Each entry is the Deferred of its record: the entries are what the producer gets.
-      const made = this.entriesOf(listOf(records), options, makeDeferredEntry<Rec, Res, Err<E>>)
+      const offers = this.offers
+      const made = this.entriesOf(listOf(records), options, offers.make<Rec, Res, Err<E>>)
       if (!(made instanceof EntryGroup)) return resume(Effect.fail(made))
       const entries = made.entries
+      // Usually the entries themselves: each is the Deferred of its record.
+      const deferreds = offers.deferreds(entries)
       const waiter = engine.enqueue(made, {
-        onAdmitted: () => resume(Effect.succeed(entries)),
+        onAdmitted: () => resume(Effect.succeed(deferreds)),
         onRejected: (error) => resume(Effect.fail(error))
       })
-      if (waiter === undefined) return resume(Effect.succeed(entries))
+      if (waiter === undefined) return resume(Effect.succeed(deferreds))
       return Effect.sync(() => engine.cancel(entries, waiter))
     })
   }
@@ -334,15 +400,13 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
 export const listOf = <A>(records: Iterable<A>): ReadonlyArray<A> =>
   Array.isArray(records) ? records as ReadonlyArray<A> : Array.from(records)
 
-const makeDeferredEntry = <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost)
-
 /** A batcher that never runs, on the inert engine, kept for its hidden class (see `keepShape`). */
 export const inertBatcher: BatcherImpl<unknown, unknown, unknown> = keepShape(
   new BatcherImpl<unknown, unknown, unknown>(
     inertEngine,
     new CostOf<unknown>(undefined, defaults.defaultCost, costMethods),
     undefined,
-    Effect.runSync(PubSub.sliding<BatchStats>(1)),
+    keepShape(Effect.runSync(makeStatsFeed)),
     Effect.void,
     Effect.void
   )

@@ -16,10 +16,15 @@
  * | NEW       | its producer waits for room                           | admitted → QUEUED; cancelled, deadline |
  * | QUEUED    | a lane's queue, or a sealed batch in the handoff      | fill → OPEN; take → IN_FLIGHT          |
  * | OPEN      | a lane's open batch while the aggregation loop waits  | seal → QUEUED (in the handoff)         |
- * | IN_FLIGHT | inside `process`                                      | settle → DONE                          |
+ * | IN_FLIGHT | inside `process`                                      | settle → DONE; retry, bisect → QUEUED  |
  * | WITHDRAWN | its producer was interrupted before `process`         | (final; skipped where it lies)         |
  * | EXPIRED   | its deadline passed before `process`: it has failed   | (final; skipped where it lies)         |
  * | DONE      | its result was delivered                              | (final)                                |
+ *
+ * With a failure policy (`recovery.ts`), a record that runs again (a retry,
+ * a bisected half) is QUEUED again: waiting for its retry's delay, or in a
+ * batch at the front of the handoff; a record that finally fails may wait for
+ * its dead letter to be reported, still IN_FLIGHT, before its producer hears.
  *
  * Shutdown (`beginShutdown`) stops intake and makes every open batch due;
  * `abandon` (a `shutdownTimeout` or a dead loop) fails whatever is left.
@@ -30,12 +35,12 @@ import { constVoid } from "effect/Function"
 import type { DeadlineExceededError } from "../BatcherError.ts"
 import { BatcherConfigError, BatcherShutdownError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
+import { Deadlines } from "./deadlines.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, EXPIRED, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import type { InFlight, Outcome, Slot } from "./executor.ts"
 import { deadlineError, Executor, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
-import { Heap } from "./heap.ts"
 import type { FillResult, Lane, Level } from "./lane.ts"
 import { Lanes } from "./lanes.ts"
 import type { Reconfigurable, Tuning } from "./options.ts"
@@ -92,11 +97,10 @@ export class Engine<Rec, Res, Err> {
   /** Where records wait and batches form, and the fair choice between keys. */
   private readonly lanes: Lanes<Entry<Rec, Res, Err>>
   /** Records with a deadline, and producers waiting for room with one, earliest first. */
-  private readonly deadlines = new Heap<Entry<Rec, Res, Err>>()
-  private readonly waiterDeadlines = new Heap<RoomWaiter<Rec, Res, Err>>()
+  private readonly deadlines = new Deadlines<Entry<Rec, Res, Err>, RoomWaiter<Rec, Res, Err>>()
   private readonly fillResult: FillResult = { full: false, left: 0, expired: 0 }
 
-  /** Records in the lanes' queues (withdrawn ones until they leave them): what `maxQueueSize` bounds. */
+  /** Records in the lanes' queues (withdrawn ones until they leave them). */
   private queued = 0
   /** Arrival numbers: every record accepted gets the next one. */
   private arrivals = 0
@@ -107,6 +111,12 @@ export class Engine<Rec, Res, Err> {
   private burstEnded = false
   /** Set once shutdown made every open batch due. */
   private shutdownSwept = false
+  /**
+   * When the aggregation loop wakes by itself at the latest (its timer), as
+   * its last step said: a record with an earlier deadline must wake it now,
+   * or nobody would expire the record in time.
+   */
+  private wakeAt = Number.POSITIVE_INFINITY
 
   private readonly clock: Clock.Clock
   /**
@@ -121,6 +131,7 @@ export class Engine<Rec, Res, Err> {
     this.clock = clock
     this.epoch = clock.currentTimeMillisUnsafe()
     this.executor = new Executor(this.counters, telemetry, (entry, now) => this.expire(entry, now))
+    this.executor.allowed = tuning.maxConcurrentBatches
     this.telemetry = telemetry
   }
   private readonly telemetry: Telemetry
@@ -155,15 +166,15 @@ export class Engine<Rec, Res, Err> {
 
   /** Accepts one record if the queue has room and nobody waits ahead; returns whether it did. */
   acceptOne(entry: Entry<Rec, Res, Err>): boolean {
-    if (this.waiters.size > 0 || this.queued >= this.tuning.maxQueueSize) return false
+    if (this.waiters.size > 0 || this.occupied() >= this.tuning.maxQueueSize) return false
     const lanes = this.lanes
     if (lanes.keyed || !isPlain(entry)) {
       if (this.acceptEach([entry], 0, 1, this.acceptedNow())) this.aggregatorSignal.notify()
       return true
     }
     const lane = lanes.single
-    lane.levels[0].queue.push(entry)
-    if (this.arrived(lane, lane.levels[0], 1, entry.cost, this.acceptedNow())) this.aggregatorSignal.notify()
+    lane.base.queue.push(entry)
+    if (this.arrived(lane, lane.base, 1, entry.cost, this.acceptedNow())) this.aggregatorSignal.notify()
     return true
   }
 
@@ -175,7 +186,7 @@ export class Engine<Rec, Res, Err> {
    */
   enqueue(group: EntryGroup<Entry<Rec, Res, Err>>, admission: Admission): RoomWaiter<Rec, Res, Err> | undefined {
     const entries = group.entries
-    const room = this.waiters.size === 0 ? Math.max(0, this.tuning.maxQueueSize - this.queued) : 0
+    const room = this.waiters.size === 0 ? Math.max(0, this.tuning.maxQueueSize - this.occupied()) : 0
     const now = this.acceptedNow()
     const general = this.lanes.keyed || (entries.length > 0 && !isPlain(entries[0]))
     if (entries.length <= room) {
@@ -184,8 +195,8 @@ export class Engine<Rec, Res, Err> {
         wake = this.acceptEach(entries, 0, entries.length, now)
       } else {
         const lane = this.lanes.single
-        lane.levels[0].queue.pushAll(entries, 0, entries.length)
-        wake = this.arrived(lane, lane.levels[0], entries.length, group.cost, now)
+        lane.base.queue.pushAll(entries, 0, entries.length)
+        wake = this.arrived(lane, lane.base, entries.length, group.cost, now)
       }
       if (wake) this.aggregatorSignal.notify()
       return undefined
@@ -196,10 +207,18 @@ export class Engine<Rec, Res, Err> {
     // transition completes before its signal (here: the waiter is queued first).
     const waiter: RoomWaiter<Rec, Res, Err> = { entries, offset: room, cancelled: false, admission }
     this.waiters.push(waiter)
-    const deadline = entries[room].deadline
-    if (deadline !== Number.POSITIVE_INFINITY) this.waiterDeadlines.push(waiter, deadline)
+    this.deadlines.trackWaiter(waiter)
     this.aggregatorSignal.notify()
     return waiter
+  }
+
+  /**
+   * The records `maxQueueSize` bounds: those queued, and with `groupBy` those
+   * in open batches beyond one batch's worth (`maxBatchSize`).
+   */
+  private occupied(): number {
+    const lanes = this.lanes
+    return lanes.keyed ? this.queued + Math.max(0, lanes.openRecords - this.tuning.maxBatchSize) : this.queued
   }
 
   /**
@@ -218,7 +237,10 @@ export class Engine<Rec, Res, Err> {
       if (this.lanes.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
         entry.level = level
         entry.position = level.accepted
-        if (entry.deadline !== Number.POSITIVE_INFINITY) this.deadlines.push(entry, entry.deadline)
+        if (entry.deadline !== Number.POSITIVE_INFINITY) {
+          this.deadlines.track(entry)
+          if (entry.deadline < this.wakeAt) wake = true
+        }
       }
       level.queue.push(entry)
       wake = this.arrived(lane, level, 1, entry.cost, now) || wake
@@ -273,6 +295,7 @@ export class Engine<Rec, Res, Err> {
     const lane = entry.level === undefined ? this.lanes.single : (entry.level as Level<Entry<Rec, Res, Err>>).lane
     lane.openLive--
     lane.openCost -= entry.cost
+    this.lanes.leftOpen(1)
     this.lanes.markDirty(lane)
   }
 
@@ -297,28 +320,48 @@ export class Engine<Rec, Res, Err> {
     counters.completed++
     counters.failed++
     counters.expired++
+    this.telemetry.recordsSettled(1, true)
+    const recovery = this.executor.recovery
+    if (recovery !== undefined) return recovery.expired(entry, this.expiry(entry, now).error)
     entry.state = EXPIRED
     entry.record = undefined
     if (entry.span !== undefined) entry.span = undefined
-    this.telemetry.recordsSettled(1, true)
-    entry.deliver(Exit.fail(deadlineError(entry, now)) as Exit.Exit<never, Err>)
+    entry.deliver(this.expiry(entry, now).exit as Exit.Exit<never, Err>)
+  }
+
+  /**
+   * The failure of a record expiring at `now`, shared with the records that
+   * expire with it: a burst submitted together expires together, and an error
+   * (with its stack trace) per record made expiring cost more than processing.
+   */
+  private expiry(entry: Entry<Rec, Res, Err>, now: number): Expiry {
+    const waited = now - (entry.deadline - entry.timeoutMillis)
+    const last = this.lastExpiry
+    if (last !== undefined && last.error.waitedMillis === waited && last.error.timeoutMillis === entry.timeoutMillis) {
+      return last
+    }
+    const error = deadlineError(entry, now)
+    return this.lastExpiry = { error, exit: Exit.fail(error) }
+  }
+  private lastExpiry: Expiry | undefined = undefined
+
+  /**
+   * A record with a deadline is queued again (a retry, a bisected half): its
+   * deadline is watched again, as while it first waited.
+   */
+  watchDeadline(entry: Entry<Rec, Res, Err>): void {
+    if (entry.deadline === Number.POSITIVE_INFINITY) return
+    this.deadlines.track(entry)
+    this.aggregatorSignal.notify()
   }
 
   /** Expires every record and waiting producer whose deadline is `now` or earlier. */
   private expireDue(now: number): void {
-    const deadlines = this.deadlines
-    while (deadlines.size > 0 && deadlines.peekRank() <= now) {
-      const entry = deadlines.pop()
-      if (isPending(entry)) this.expire(entry, now)
-    }
-    const waiters = this.waiterDeadlines
-    while (waiters.size > 0 && waiters.peekRank() <= now) {
-      const waiter = waiters.pop()
-      if (waiter.cancelled || waiter.offset === waiter.entries.length) continue
+    this.deadlines.due(now, (entry) => this.expire(entry, now), (waiter) => {
+      // Its records already accepted expire on their own (same deadline); the rest never enter.
       waiter.cancelled = true
-      const first = waiter.entries[waiter.offset]
-      waiter.admission.onRejected(deadlineError(first, now))
-    }
+      waiter.admission.onRejected(deadlineError(waiter.entries[waiter.offset], now))
+    })
   }
 
   // ---------------------------------------------------------------------------
@@ -344,8 +387,10 @@ export class Engine<Rec, Res, Err> {
 
   private step(): AggregatorNext {
     const now = this.now()
+    // Until this step says when to wake next, any deadline is earlier.
+    this.wakeAt = Number.NEGATIVE_INFINITY
     this.aggregatorSignal.clear()
-    if (this.deadlines.size > 0 || this.waiterDeadlines.size > 0) this.expireDue(now)
+    if (!this.deadlines.isEmpty) this.expireDue(now)
     const lanes = this.lanes
     if (!this.accepting && !this.shutdownSwept) {
       this.shutdownSwept = true
@@ -396,13 +441,22 @@ export class Engine<Rec, Res, Err> {
     const result = this.fillResult
     for (let i = 0; i < dirty.length; i++) {
       const lane = dirty[i]
-      // Every record it had was withdrawn or expired: it starts over.
-      if (lane.openLive === 0 && lane.open.length > 0) lanes.closeOpen(lane)
-      const wasOpen = lane.openLive > 0
+      // Every record it had was withdrawn or expired: it starts over, but the records it
+      // takes now waited in its queue since then, so its timeout still counts from its start.
+      let startedAt = now
+      if (lane.openLive === 0 && lane.open.length > 0) {
+        startedAt = lane.openStartedAt
+        lanes.closeOpen(lane)
+      }
+      const wasOpen = lane.openLive
       const full = lane.fill(now, maxBatchSize, targetBatchCost, priorityAgingMs, result)
       this.queued -= result.left - result.expired
+      lanes.openGrew(lane.openLive - wasOpen)
       if (lane.openLive > 0) {
-        if (!wasOpen) lanes.opened(lane)
+        if (wasOpen === 0) {
+          lane.openStartedAt = startedAt
+          lanes.opened(lane)
+        }
         if (full || !this.accepting) lanes.makeReady(lane)
       } else if (lane.open.length > 0) {
         // Nothing live was taken: drop what it passed over.
@@ -432,7 +486,15 @@ export class Engine<Rec, Res, Err> {
     } else {
       ;[batch, rest] = splitOpen(open, maxBatchSize, targetBatchCost)
     }
-    const sealed = { entries: batch, acceptedAt: lane.openAcceptedAt, key: lane.key }
+    const sealed = {
+      entries: batch,
+      acceptedAt: lane.openAcceptedAt,
+      key: lane.key,
+      attempt: 1,
+      split: 0,
+      lineage: undefined
+    }
+    this.lanes.leftOpen(batch.length)
     if (rest === undefined) {
       this.lanes.closeOpen(lane)
     } else {
@@ -442,8 +504,7 @@ export class Engine<Rec, Res, Err> {
       lane.openMarked = rest.length
       lane.openLive = rest.length
       lane.openCost = cost
-      lane.ready = false
-      this.lanes.makeReady(lane)
+      this.lanes.readyAgain(lane)
     }
     if (lane.queued > 0) this.lanes.markDirty(lane)
     return this.executor.hand(sealed)
@@ -485,17 +546,15 @@ export class Engine<Rec, Res, Err> {
 
   /** What to wait for after a step: the next timeout or deadline, or a signal; or the end. */
   private nextWait(now: number): AggregatorNext {
-    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) return finished
-    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
     const deadlines = this.deadlines
-    // Records that reached process or left stay in the heap: drop them from its top.
-    while (deadlines.size > 0 && !isPending(deadlines.peek())) deadlines.pop()
-    if (deadlines.size > 0) at = Math.min(at, deadlines.peekRank())
-    const waiters = this.waiterDeadlines
-    while (waiters.size > 0 && (waiters.peek().cancelled || waiters.peek().offset === waiters.peek().entries.length)) {
-      waiters.pop()
+    const pendingDeadlines = deadlines.hasPendingRecords(this.counters.pending)
+    if (!this.accepting && this.queued === 0 && this.lanes.openCount === 0 && this.waiters.size === 0) {
+      // Sealed records with a deadline may still wait for a slot: the loop keeps their deadlines.
+      if (!pendingDeadlines) return finished
     }
-    if (waiters.size > 0) at = Math.min(at, waiters.peekRank())
+    let at = this.accepting ? this.lanes.nextTimeout(this.tuning.batchTimeoutMs) : Number.POSITIVE_INFINITY
+    at = Math.min(at, deadlines.next())
+    this.wakeAt = at
     if (at === Number.POSITIVE_INFINITY) return park
     return { _tag: "ParkUntil", millis: Math.max(0, at - now), at }
   }
@@ -508,14 +567,14 @@ export class Engine<Rec, Res, Err> {
   private admitWaiters(now: number): boolean {
     let admitted = false
     const max = this.tuning.maxQueueSize
-    while (this.waiters.size > 0 && this.queued < max) {
+    while (this.waiters.size > 0 && this.occupied() < max) {
       const waiter = this.waiters.peek()
       if (waiter.cancelled) {
         this.waiters.shift()
         continue
       }
       const { entries, offset } = waiter
-      waiter.offset = Math.min(entries.length, offset + max - this.queued)
+      waiter.offset = Math.min(entries.length, offset + max - this.occupied())
       this.acceptEach(entries, offset, waiter.offset, now)
       admitted ||= waiter.offset > offset
       if (waiter.offset === entries.length) {
@@ -544,7 +603,8 @@ export class Engine<Rec, Res, Err> {
   /** Whether `slot` must leave: fewer slots were configured, or the handoff ended with nothing left. */
   slotDone(slot: Slot): boolean {
     const executor = this.executor
-    return slot.index >= this.tuning.maxConcurrentBatches || (executor.handoffEnded && executor.handoff.size === 0)
+    return slot.index >= this.tuning.maxConcurrentBatches ||
+      (executor.handoffEnded && executor.handoff.size === 0 && executor.held === 0)
   }
 
   /**
@@ -552,8 +612,9 @@ export class Engine<Rec, Res, Err> {
    * flight. The caller reports it (`processStarted`) once `process` started.
    */
   takeBatch(): InFlight<Rec, Res, Err> | undefined {
-    if (this.executor.handoff.size === 0) return undefined
-    return this.executor.take(this.now())
+    const executor = this.executor
+    if (executor.handoff.size === 0 || !executor.canStart) return undefined
+    return executor.take(this.now())
   }
 
   /** The batch's `process` has started: report it, and tell the aggregation loop the handoff has room. */
@@ -566,7 +627,11 @@ export class Engine<Rec, Res, Err> {
     batch: InFlight<Rec, Res, Err>,
     exit: Exit.Exit<ReadonlyArray<Res>, unknown>
   ): Outcome<Res, Err> | undefined {
-    return this.executor.settle(batch, exit, this.now())
+    const executor = this.executor
+    const outcome = executor.settle(batch, exit, this.now())
+    // A slot freed: one parked while the others ran `maxConcurrentBatches` batches may start one.
+    if (executor.handoff.size > 0) executor.wakeOne()
+    return outcome
   }
 
   deliver(batch: InFlight<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
@@ -586,6 +651,7 @@ export class Engine<Rec, Res, Err> {
     const next = reconfigured(this.tuning, patch)
     if (next instanceof BatcherConfigError) return next
     this.tuning = next
+    this.executor.allowed = next.maxConcurrentBatches
     // Caps, timeouts or room changed: every lane is looked at again.
     for (const lane of this.lanes.all()) {
       if (lane.queued > 0) this.lanes.markDirty(lane)
@@ -649,7 +715,6 @@ export class Engine<Rec, Res, Err> {
     }
     this.lanes.clear()
     this.deadlines.clear()
-    this.waiterDeadlines.clear()
     this.queued = 0
     this.telemetry.recordsSettled(settled, true)
     this.telemetry.sync(this.counters)
@@ -691,6 +756,12 @@ const splitOpen = <E extends Entry<any, any, any>>(
     }
   }
   return [batch, rest]
+}
+
+/** A `DeadlineExceededError` and its `Exit`, as records expiring together share them. */
+interface Expiry {
+  readonly error: DeadlineExceededError
+  readonly exit: Exit.Exit<never, DeadlineExceededError>
 }
 
 /** Whether the record needs none of the general path: no key, no priority, no deadline. */

@@ -3,8 +3,8 @@
  * of these states, and each transition happens synchronously inside one fiber
  * step, so a producer's interruption and the loops never disagree about it.
  */
-import type { Effect, Tracer } from "effect"
-import { Deferred, Exit } from "effect"
+import type { Cause, Tracer } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import { constVoid } from "effect/Function"
 import type { Pipeable } from "effect/Pipeable"
 import { keepShape } from "./shapes.ts"
@@ -79,6 +79,8 @@ export abstract class Entry<Rec, Res, Err> {
    */
   declare level: unknown
   declare position: number
+  /** Its last failure while it waits to run again (`retry`): part of the cause if its deadline passes meanwhile. */
+  declare failure: Cause.Cause<unknown> | undefined
   constructor(record: Rec, cost: number) {
     // Made accepted, so accepting needs no pass over the records: the engine
     // marks NEW those that must wait for room.
@@ -102,7 +104,8 @@ for (
     ["timeoutMillis", 0],
     ["key", undefined],
     ["level", undefined],
-    ["position", 0]
+    ["position", 0],
+    ["failure", undefined]
   ] as const
 ) Object.defineProperty(Entry.prototype, field, { value, writable: true })
 
@@ -215,6 +218,103 @@ for (const key of Reflect.ownKeys(deferredPrototype)) {
 Object.defineProperty(DeferredEntry.prototype, "resumes", { value: undefined, writable: true })
 
 /**
+ * Whether the Deferreds `make` returns have the shape `DeferredEntry`
+ * imitates, so that every `Deferred` function works on an entry:
+ * - own fields `effect` and `resumes` only, both undefined while pending
+ *   (an entry has no other state to give Effect's functions);
+ * - a plain prototype (its own members are all an entry copies) holding the
+ *   type id and `pipe`, nothing else (a new member may read state an entry
+ *   lacks);
+ * - `Deferred.await` parks a fiber by pushing its resume onto `resumes` and
+ *   reads a completion from `effect`; `Deferred.doneUnsafe` stores `effect`,
+ *   clears `resumes` and calls each resume once, as `DeferredEntry.complete`
+ *   does; `isDoneUnsafe` and `poll` read `effect`.
+ * Checked once at load time with Effect's own `Deferred.makeUnsafe`; the
+ * tests call it with other shapes.
+ */
+export const entryFitsDeferred = (make: () => Deferred.Deferred<unknown, unknown>): boolean => {
+  try {
+    const sample = make()
+    if (!hasPendingFields(sample)) return false
+    const prototype: object | null = Object.getPrototypeOf(sample)
+    if (prototype === null || Object.getPrototypeOf(prototype) !== Object.prototype) return false
+    const members = Reflect.ownKeys(prototype).filter((key) => key !== "constructor")
+    if (members.length !== 2 || !members.includes(DeferredTypeId) || typeof (prototype as any).pipe !== "function") {
+      return false
+    }
+    if (!Deferred.isDeferred(sample) || Deferred.isDoneUnsafe(sample)) return false
+    // A parked awaiter is in `resumes`, and completing the Deferred resumes it.
+    const parked = Effect.runFork(Deferred.await(sample))
+    const resumes = sample.resumes
+    if (parked.pollUnsafe() !== undefined || !Array.isArray(resumes) || resumes.length !== 1) return false
+    const exit = Exit.succeed(1)
+    if (!Deferred.doneUnsafe(sample, exit) || sample.effect !== exit || sample.resumes !== undefined) return false
+    if (!Deferred.isDoneUnsafe(sample) || Deferred.doneUnsafe(sample, Exit.succeed(2))) return false
+    // Completing calls each resume once, with the completion.
+    const seen: Array<unknown> = []
+    const spied = make()
+    spied.resumes = [(effect) => seen.push(effect)]
+    if (!Deferred.doneUnsafe(spied, exit) || seen.length !== 1 || seen[0] !== exit) return false
+    // A completion stored in `effect` is what a later await and poll see.
+    const done = make()
+    done.effect = exit
+    return Effect.runSync(Deferred.await(done)) === 1 &&
+      Effect.runSync(Effect.map(Deferred.poll(done), (polled) => polled._tag === "Some" && polled.value === exit))
+  } catch {
+    return false
+  }
+}
+
+const hasPendingFields = (sample: object): boolean => {
+  const fields = Object.keys(sample).sort()
+  return fields.length === 2 && fields[0] === "effect" && fields[1] === "resumes" &&
+    (sample as Deferred.Deferred<unknown>).effect === undefined &&
+    (sample as Deferred.Deferred<unknown>).resumes === undefined
+}
+
+/**
+ * The record of an `offer` / `offerAll` when the installed `effect`'s
+ * `Deferred` has another shape than `DeferredEntry` imitates: its result
+ * completes a real `Deferred`, through the public `Deferred.doneUnsafe`. Two
+ * objects per record instead of one.
+ */
+export class WrappedDeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
+  /** What the producer gets: completed by the engine, or by the producer first. */
+  declare readonly deferred: Deferred.Deferred<Res, Err>
+  constructor(record: Rec, cost: number) {
+    super(record, cost)
+    this.deferred = Deferred.makeUnsafe<Res, Err>()
+  }
+  deliver(exit: Exit.Exit<Res, Err>): void {
+    Deferred.doneUnsafe(this.deferred, exit)
+  }
+}
+
+/** How the entries of an `offer` / `offerAll` are made, and the Deferreds their producer gets. */
+export interface OfferEntries {
+  make<Rec, Res, Err>(record: Rec, cost: number): Entry<Rec, Res, Err>
+  deferreds<Res, Err>(entries: Array<Entry<any, Res, Err>>): Array<Deferred.Deferred<Res, Err>>
+}
+
+/** Each entry is its record's Deferred (see `DeferredEntry`). */
+export const entriesAreDeferreds: OfferEntries = {
+  make: <Rec, Res, Err>(record: Rec, cost: number) => new DeferredEntry<Rec, Res, Err>(record, cost),
+  deferreds: <Res, Err>(entries: Array<Entry<any, Res, Err>>) => entries as Array<DeferredEntry<any, Res, Err>>
+}
+
+/** Each entry completes a real Deferred (see `WrappedDeferredEntry`). */
+export const entriesWrapDeferreds: OfferEntries = {
+  make: <Rec, Res, Err>(record: Rec, cost: number) => new WrappedDeferredEntry<Rec, Res, Err>(record, cost),
+  deferreds: <Res, Err>(entries: Array<Entry<any, Res, Err>>) =>
+    entries.map((entry) => (entry as WrappedDeferredEntry<any, Res, Err>).deferred)
+}
+
+/** The kind the installed `effect` allows: entries that are Deferreds when its `Deferred` fits them. */
+export const offerEntries: OfferEntries = entryFitsDeferred(Deferred.makeUnsafe)
+  ? entriesAreDeferreds
+  : entriesWrapDeferreds
+
+/**
  * The records of one `submitAll`: the waiting fiber resumes with every result
  * in order, or with the first failure.
  */
@@ -259,5 +359,6 @@ export class GroupEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new ResumeEntry<unknown, unknown, unknown>(undefined, 0, constVoid))
 keepShape(new DeferredEntry<unknown, unknown, unknown>(undefined, 0))
+keepShape(new WrappedDeferredEntry<unknown, unknown, unknown>(undefined, 0))
 keepShape(new GroupEntry<unknown, unknown, unknown>(undefined, 0, keepShape(new Group(0, constVoid)), 0))
 keepShape(new EntryGroup([], 0))

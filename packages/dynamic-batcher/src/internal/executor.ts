@@ -13,6 +13,7 @@ import type { Entry } from "./entry.ts"
 import { DONE, IN_FLIGHT, isPending } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { LaneKey } from "./lane.ts"
+import type { Recovery } from "./recovery.ts"
 import { keepShape } from "./shapes.ts"
 import { Signal } from "./signal.ts"
 import type { Counters, Telemetry } from "./telemetry.ts"
@@ -22,6 +23,11 @@ export interface Sealed<E> {
   readonly entries: Array<E>
   readonly acceptedAt: number
   readonly key: LaneKey
+  /** Which run of these records it is (1: the first) and how often they were bisected; see `BatchInfo`. */
+  readonly attempt: number
+  readonly split: number
+  /** What `recovery.ts` keeps across the runs of these records (their retry schedule); undefined for a first run. */
+  readonly lineage: unknown
 }
 
 /** What the records of a settled batch get: one result each, or the failure all of them get. */
@@ -40,14 +46,17 @@ export class InFlight<Rec, Res, Err> {
   readonly spans: ReadonlySet<Tracer.AnySpan> | undefined
   readonly startedAt: number
   readonly acceptedAt: number
+  readonly lineage: unknown
   constructor(
     entries: Array<Entry<Rec, Res, Err>>,
     records: ReadonlyArray<Rec>,
     info: BatchInfo,
     spans: ReadonlySet<Tracer.AnySpan> | undefined,
     startedAt: number,
-    acceptedAt: number
+    acceptedAt: number,
+    lineage: unknown
   ) {
+    this.lineage = lineage
     this.entries = entries
     this.records = records
     this.info = info
@@ -90,6 +99,8 @@ export class Executor<Rec, Res, Err> {
   /** Slots parked on an empty handoff, the latest last. */
   private readonly idleSlots: Array<Slot> = []
   readonly inFlight = new Set<InFlight<Rec, Res, Err>>()
+  /** How many batches may be in `process` at once (`maxConcurrentBatches`, kept current by the engine). */
+  allowed = 1
   /** When the number of batches in `process` last went from 0 to 1, or to 0 (idle from then). */
   private busySince = 0
   private idleSince = 0
@@ -101,11 +112,19 @@ export class Executor<Rec, Res, Err> {
    * reads and clears it after each delivery.
    */
   fedByDelivery = false
+  /** The failure policy (`processExits`, `retry`, `onBatchFailure`, `onDeadLetter`); undefined: every batch settles as one. */
+  recovery: Recovery<Rec, Res, Err> | undefined = undefined
+  /**
+   * Work `recovery` still holds outside the handoff and the slots (retries
+   * waiting for their delay, dead letters being reported): the slots stay
+   * until it is done.
+   */
+  held = 0
 
   private readonly counters: Counters
   private readonly telemetry: Telemetry
   /** Expires a record found past its deadline (the engine gives its room back). */
-  private readonly expired: (entry: Entry<Rec, Res, Err>, now: number) => void
+  readonly expired: (entry: Entry<Rec, Res, Err>, now: number) => void
   constructor(
     counters: Counters,
     telemetry: Telemetry,
@@ -120,9 +139,14 @@ export class Executor<Rec, Res, Err> {
     return this.delivering > 0
   }
 
-  /** Whether a slot waits for a batch and none is waiting for a slot. */
+  /** Whether a slot waits for a batch, may start one, and no batch is waiting for a slot. */
   get hasIdleSlot(): boolean {
-    return this.idleSlots.length > 0 && this.handoff.size === 0
+    return this.idleSlots.length > 0 && this.handoff.size === 0 && this.inFlight.size < this.allowed
+  }
+
+  /** Whether another batch may start now. */
+  get canStart(): boolean {
+    return this.inFlight.size < this.allowed
   }
 
   /**
@@ -131,15 +155,19 @@ export class Executor<Rec, Res, Err> {
    */
   hand(sealed: Sealed<Entry<Rec, Res, Err>>): boolean {
     this.handoff.push(sealed)
+    if (!this.canStart) return false
     const slot = this.idleSlots.pop()
     if (slot === undefined) return false
     slot.idle = false
     return slot.signal.notify()
   }
 
-  /** The slot is about to park: with an empty handoff, it is idle. Returns whether it became idle. */
+  /**
+   * The slot is about to park: nothing to take, or `maxConcurrentBatches`
+   * batches run. Returns whether it became idle.
+   */
   slotWaiting(slot: Slot): boolean {
-    if (this.handoff.size > 0 || slot.idle) return false
+    if (slot.idle) return false
     slot.idle = true
     this.idleSlots.push(slot)
     return true
@@ -150,6 +178,15 @@ export class Executor<Rec, Res, Err> {
     const index = this.idleSlots.indexOf(slot)
     if (index >= 0) this.idleSlots.splice(index, 1)
     slot.idle = false
+  }
+
+  /** Wakes the slot that parked last, if one is parked. */
+  wakeOne(): void {
+    if (!this.canStart) return
+    const slot = this.idleSlots.pop()
+    if (slot === undefined) return
+    slot.idle = false
+    slot.signal.notify()
   }
 
   /** Wakes every idle slot (the handoff ended, or slots must leave). */
@@ -214,10 +251,11 @@ export class Executor<Rec, Res, Err> {
     const running = new InFlight<Rec, Res, Err>(
       live,
       records,
-      { key: sealed.key, size: count, cost },
+      { key: sealed.key, size: count, cost, attempt: sealed.attempt, split: sealed.split },
       spans,
       now,
-      sealed.acceptedAt
+      sealed.acceptedAt,
+      sealed.lineage
     )
     this.inFlight.add(running)
     return running
@@ -254,16 +292,18 @@ export class Executor<Rec, Res, Err> {
     if (batch.abandoned || !this.inFlight.delete(batch)) return undefined
     const size = batch.entries.length
     const counters = this.counters
-    if (this.inFlight.size === 0) {
-      counters.busyMs += now - this.busySince
-      this.idleSince = now
-    }
+    // Busy time is counted up to each settle, so a batcher whose slots never all idle still reports it.
+    counters.busyMs += now - this.busySince
+    this.busySince = now
+    if (this.inFlight.size === 0) this.idleSince = now
     counters.inFlight -= size
     counters.inFlightBatches--
     counters.batches++
     counters.batchedRecords += size
     counters.batchCost += batch.info.cost
-    counters.completed += size
+    // With a recovery policy, records count as completed when they finally settle.
+    const final = this.recovery === undefined
+    if (final) counters.completed += size
     let outcome: Outcome<Res, Err>
     if (Exit.isFailure(exit)) {
       outcome = exit as Exit.Exit<never, Err>
@@ -276,7 +316,7 @@ export class Executor<Rec, Res, Err> {
     } else {
       outcome = exit.value
     }
-    if (!Array.isArray(outcome)) counters.failed += size
+    if (final && !Array.isArray(outcome)) counters.failed += size
     batch.settledMillis = now - batch.startedAt
     batch.settledAt = now
     return outcome
@@ -288,6 +328,14 @@ export class Executor<Rec, Res, Err> {
    * which the slot starts between `settle` and this).
    */
   deliver(batch: InFlight<Rec, Res, Err>, outcome: Outcome<Res, Err>): void {
+    if (this.recovery !== undefined) {
+      this.delivering++
+      try {
+        return this.recovery.deliver(batch, outcome)
+      } finally {
+        this.delivering--
+      }
+    }
     const entries = batch.entries
     this.telemetry.batchFinished(
       entries.length,
@@ -319,10 +367,33 @@ export class Executor<Rec, Res, Err> {
   }
 
   /**
+   * Puts batches that run again (retries, bisected halves) at the front of
+   * the handoff, in order, ahead of newer batches, and wakes idle slots.
+   */
+  redo(batches: ReadonlyArray<Sealed<Entry<Rec, Res, Err>>>): void {
+    const newer = this.handoff.drain()
+    for (const sealed of batches) this.handoff.push(sealed)
+    for (const sealed of newer) this.handoff.push(sealed)
+    for (let i = 0; i < batches.length; i++) {
+      const slot = this.idleSlots.pop()
+      if (slot === undefined) return
+      slot.idle = false
+      slot.signal.notify()
+    }
+  }
+
+  /** `recovery` let go of work it held: once none is left, idle slots look whether they may leave. */
+  release(): void {
+    if (--this.held === 0 && this.handoffEnded) this.wakeAll()
+  }
+
+  /**
    * Gives up on every batch in `process` and in the handoff: `settle` (an
    * entry in flight, or not yet started) is called on each record.
    */
   abandon(settle: (entry: Entry<Rec, Res, Err>) => void): void {
+    this.recovery?.abandon(settle)
+    this.held = 0
     for (const batch of this.inFlight) {
       batch.abandoned = true
       batch.entries.forEach(settle)
@@ -343,5 +414,15 @@ const describe = (value: unknown): string =>
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new Slot(0))
-keepShape<Sealed<unknown>>({ entries: [], acceptedAt: 0, key: undefined })
-keepShape(new InFlight<unknown, unknown, unknown>([], [], { key: undefined, size: 0, cost: 0 }, undefined, 0, 0))
+keepShape<Sealed<unknown>>({ entries: [], acceptedAt: 0, key: undefined, attempt: 1, split: 0, lineage: undefined })
+keepShape(
+  new InFlight<unknown, unknown, unknown>(
+    [],
+    [],
+    { key: undefined, size: 0, cost: 0, attempt: 1, split: 0 },
+    undefined,
+    0,
+    0,
+    undefined
+  )
+)

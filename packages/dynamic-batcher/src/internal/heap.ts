@@ -66,6 +66,15 @@ export class Heap<A> {
     return top
   }
 
+  /** Keeps only the items `keep` accepts (rebuilding the heap): for owners whose moot items pile up. */
+  retain(keep: (item: A) => boolean): void {
+    const items = this.items.splice(0)
+    const ranks = this.ranks.splice(0)
+    for (let i = 0; i < items.length; i++) {
+      if (keep(items[i])) this.push(items[i], ranks[i])
+    }
+  }
+
   /** Removes every item. */
   clear(): void {
     this.items.length = 0

@@ -96,7 +96,7 @@ export interface FillResult {
 /** A lane: its queues by priority level, and its open batch. */
 export class Lane<E extends Entry<any, any, any>> {
   readonly key: LaneKey
-  /** Highest priority first; the level-0 queue is made with the lane. */
+  /** Highest priority first. */
   levels: Array<Level<E>>
   /** Records in the queues (withdrawn and expired ones included until they leave them). */
   queued = 0
@@ -129,15 +129,19 @@ export class Lane<E extends Entry<any, any, any>> {
   wakeAtCount = 1
   wakeOnCost = false
 
+  /** The level-0 queue, where records without a priority go; always among `levels`. */
+  readonly base: Level<E>
+
   constructor(key: LaneKey) {
     this.key = key
-    this.levels = [new Level<E>(0, this)]
+    this.base = new Level<E>(0, this)
+    this.levels = [this.base]
   }
 
   /** The queue of `priority`, made when first needed. */
   levelOf(priority: number): Level<E> {
     const levels = this.levels
-    if (priority === 0 && levels.length === 1) return levels[0]
+    if (priority === 0) return this.base
     let index = 0
     while (index < levels.length && levels[index].priority > priority) index++
     if (index < levels.length && levels[index].priority === priority) return levels[index]
@@ -153,8 +157,7 @@ export class Lane<E extends Entry<any, any, any>> {
 
   /** Forgets the levels a quiet lane no longer needs (a lane keeps only its level-0 queue). */
   compactLevels(): void {
-    if (this.levels.length > 1 && this.queued === 0) this.levels = this.levels.filter((l) => l.priority === 0)
-    if (this.levels.length === 0) this.levels = [new Level<E>(0, this)]
+    if (this.levels.length > 1 && this.queued === 0) this.levels = [this.base]
   }
 
   resetOpen(): void {

@@ -37,6 +37,13 @@ export class Lanes<E extends Entry<any, any, any>> {
   private readonly open = new Set<Lane<E>>()
   /** Open batches in the order they opened, which is their timeouts' order. */
   private readonly timeouts = new Fifo<OpenMark<E>>()
+  /**
+   * Live records in the open batches. With `groupBy`, all but one batch's
+   * worth of them count against `maxQueueSize`: otherwise every key could
+   * hold an open batch beyond it. A batcher without keys has one open batch,
+   * which never counts.
+   */
+  openRecords = 0
 
   constructor(keyed: boolean) {
     this.keyed = keyed
@@ -115,6 +122,21 @@ export class Lanes<E extends Entry<any, any, any>> {
     this.ready.push(lane, lane.openSeq)
   }
 
+  /** The lane's open batch took `count` more records. */
+  openGrew(count: number): void {
+    this.openRecords += count
+  }
+
+  /** `count` records left the open batches (withdrawn, expired, or sealed). */
+  leftOpen(count: number): void {
+    this.openRecords -= count
+  }
+
+  /** What is left of a sealed lane's open batch (lowered caps) is ready again. */
+  readyAgain(lane: Lane<E>): void {
+    this.ready.push(lane, lane.openSeq)
+  }
+
   /** Shutdown: every open batch is due. */
   allReady(): void {
     for (const lane of this.open) this.makeReady(lane)
@@ -176,6 +198,7 @@ export class Lanes<E extends Entry<any, any, any>> {
     this.touched.length = 0
     this.ready.clear()
     this.timeouts.drain()
+    this.openRecords = 0
   }
 }
 

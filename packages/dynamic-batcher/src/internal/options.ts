@@ -107,6 +107,27 @@ const durationMillis = (
 }
 
 /**
+ * The first of the record functions (`costEstimator`, `groupBy`) that is
+ * given but is not a function, as a `BatcherConfigError`.
+ */
+export const checkRecordFunctions = (
+  options: { readonly costEstimator?: unknown; readonly groupBy?: unknown }
+): BatcherConfigError | undefined => {
+  for (
+    const [option, expected] of [
+      ["costEstimator", "a function (record) => number"],
+      ["groupBy", "a function (record) => string | number"]
+    ] as const
+  ) {
+    const value = options[option]
+    if (value !== undefined && typeof value !== "function") {
+      return new BatcherConfigError({ option, expected, actual: value })
+    }
+  }
+  return undefined
+}
+
+/**
  * Validates the knobs and applies the defaults, synchronously: the error
  * names the first invalid option.
  */

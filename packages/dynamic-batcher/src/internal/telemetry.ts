@@ -30,6 +30,10 @@ export class Counters {
   inFlight = 0
   /** Batches inside `process` now. */
   inFlightBatches = 0
+  /** Re-runs of failed batches or records (`retry`). */
+  retries = 0
+  /** Failed batches split in two (`onBatchFailure: "bisect"`). */
+  splits = 0
 }
 
 /** An immutable `BatchStats` of the counters as they are now. */
@@ -49,7 +53,9 @@ export const snapshotOf = (counters: Counters): BatchStats => {
     queueSize: counters.pending,
     inFlightBatches: counters.inFlightBatches,
     inFlightRecords: counters.inFlight,
-    totalExpired: counters.expired
+    totalExpired: counters.expired,
+    totalRetries: counters.retries,
+    totalSplits: counters.splits
   })
 }
 
