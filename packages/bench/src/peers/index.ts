@@ -8,7 +8,8 @@ import {
   oursIdle,
   oursIdleConcurrent,
   oursKeyed,
-  oursPrioritiesDeadlines
+  oursPrioritiesDeadlines,
+  oursRecovery
 } from "./ours.ts"
 import { promiseMin } from "./promise-min.ts"
 import { requestResolver } from "./request-resolver.ts"
@@ -27,6 +28,7 @@ export const peers: ReadonlyArray<Peer> = [
   oursIdleConcurrent,
   oursKeyed,
   oursPrioritiesDeadlines,
+  oursRecovery,
   oursPromise,
   serialLoop
 ]

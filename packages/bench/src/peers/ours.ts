@@ -8,7 +8,7 @@
  * `offerAll` is the bulk path. `maxQueueSize` is set by the harness to at
  * least the workload's size, since the other peers have no bound.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type * as Library from "effect-dynamic-batcher"
 import type { WorkloadName } from "../spec.ts"
 import type { EffectBatcher, EffectPeer, PeerOptions } from "./types.ts"
@@ -33,7 +33,10 @@ interface Variant {
   readonly description: string
   readonly dispatch: "full" | "idle"
   /** Options of `Batcher.make` beyond the shared ones. */
-  readonly options?: Pick<Library.Batcher.Options<number, number>, "maxConcurrentBatches" | "maxQueueDelay">
+  readonly options?: Pick<
+    Library.Batcher.CommonOptions<number>,
+    "maxConcurrentBatches" | "maxQueueDelay" | "retry" | "onBatchFailure" | "onDeadLetter"
+  >
   /** Records are numbers in every workload; the keyed variant groups them by value. */
   readonly groupBy?: ((record: number) => number) | undefined
   /** Per-submit options; `i` counts the batcher's submits. */
@@ -54,7 +57,8 @@ const make = (variant: Variant): EffectPeer["make"] =>
         batchTimeout: options.windowMs,
         maxQueueSize: options.maxQueueSize,
         dispatch: variant.dispatch,
-        ...variant.options,
+        // Its hooks see the workloads' records, numbers, as `groupBy` below.
+        ...(variant.options as Partial<Library.Batcher.CommonOptions<Rec>>),
         // The workloads' records are numbers (`Rec` is generic only to keep peers workload-agnostic).
         ...(variant.groupBy === undefined ? {} : { groupBy: variant.groupBy as unknown as (record: Rec) => number })
       })),
@@ -136,4 +140,18 @@ export const oursPrioritiesDeadlines: EffectPeer = peer({
   options: { maxQueueDelay: "1 minute" },
   submitOptions: (i) => ({ priority: i % LEVELS, timeout: "30 seconds" }),
   workloads: ["W1s"]
+})
+
+/**
+ * W1s and W1b with the failure handling of issue #12 on — retries (two, on
+ * any failure), bisection and a dead-letter hook — while nothing fails: what
+ * having them ready costs a batch that succeeds.
+ */
+export const oursRecovery: EffectPeer = peer({
+  name: "ours-recovery",
+  description:
+    `effect-dynamic-batcher, dispatch "full", retry: Schedule.recurs(2), onBatchFailure: "bisect", onDeadLetter (W1s, W1b)`,
+  dispatch: "full",
+  options: { retry: { schedule: Schedule.recurs(2) }, onBatchFailure: "bisect", onDeadLetter: () => Effect.void },
+  workloads: ["W1s", "W1b"]
 })
