@@ -16,6 +16,19 @@ const metricsOf = (name: string) =>
 
 const stateOf = (metrics: Map<string, Metric.Metric.Snapshot>, id: string): any => metrics.get(id)?.state
 
+/** A tracer that keeps every span it makes. */
+const recordingTracer = () => {
+  const spans: Array<Tracer.NativeSpan> = []
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = new Tracer.NativeSpan(options)
+      spans.push(span)
+      return span
+    }
+  })
+  return { spans, tracer }
+}
+
 describe("observability", () => {
   it.effect("reports counters, histograms and gauges named batcher_*, with the batcher's name", () =>
     Effect.gen(function*() {
@@ -111,14 +124,7 @@ describe("observability", () => {
 
   it.effect("runs each batch in a Batcher.process span linked to every producer's span", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = recordingTracer()
       const program = Effect.gen(function*() {
         const { process } = recorder((n: number) => n)
         const batcher = yield* Batcher.make({ process, name: "traced", maxBatchSize: 2, batchTimeout: "1 hour" })
@@ -140,14 +146,7 @@ describe("observability", () => {
 
   it.effect("a keyed batch's span carries its key as batcher.group; a batch without keys has none", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span: (options) => {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
-        }
-      })
+      const { spans, tracer } = recordingTracer()
       const program = Effect.gen(function*() {
         const { process } = recorder((s: string) => s)
         const keyed = yield* Batcher.make({ process, groupBy: (s: string) => s[0], maxBatchSize: 2 })

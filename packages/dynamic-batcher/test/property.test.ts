@@ -20,6 +20,7 @@ import type { BatcherError, BatchStats } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { isDone, settle, statsProblems } from "./support/harness.ts"
+import { propertyAsserter, runEffect } from "./support/property.ts"
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_128)
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200)
@@ -1140,31 +1141,13 @@ const runPrompt = (spec: PromptSpec) =>
 // the properties
 // -----------------------------------------------------------------------------
 
-const runEffect = <A>(effect: Effect.Effect<A, never, Scope.Scope>): Promise<A> =>
-  Effect.runPromise(effect.pipe(Effect.scoped, Effect.provide(TestClock.layer())))
-
-const assertProperty = async <T>(
+const assertProperties = propertyAsserter(SEED, "packages/dynamic-batcher/test/property.test.ts")
+const assertProperty = <T>(
   name: string,
   arb: fc.Arbitrary<T>,
   check: (value: T) => Promise<Array<string>>,
   runs = RUNS
-) => {
-  try {
-    await fc.assert(
-      fc.asyncProperty(arb, async (value) => {
-        const problems = await check(value)
-        if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
-      }),
-      { numRuns: runs, seed: SEED, endOnFailure: false, maxSkipsPerRun: 0 }
-    )
-  } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? `\n${error.cause.message}` : ""
-    const message = (error instanceof Error ? error.message : String(error)) + cause
-    throw new Error(
-      `${name} failed with PROPERTY_SEED=${SEED} (replay: PROPERTY_SEED=${SEED} pnpm exec vitest run packages/dynamic-batcher/test/property.test.ts)\n${message}`
-    )
-  }
-}
+) => assertProperties(name, arb, check, runs)
 
 describe("property", () => {
   it("nothing is lost, duplicated or reordered under random options, faults, interruptions and shutdown", async () => {

@@ -21,6 +21,7 @@ import type { BatcherError, BatchStats } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { isDone, settle } from "../support/harness.ts"
+import { propertyAsserter, runEffect } from "../support/property.ts"
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20_261_203)
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150)
@@ -915,33 +916,7 @@ const runWait = (spec: WaitSpec) =>
 // the properties
 // -----------------------------------------------------------------------------
 
-const runEffect = <A>(effect: Effect.Effect<A, never, Scope.Scope>): Promise<A> =>
-  Effect.runPromise(effect.pipe(Effect.scoped, Effect.provide(TestClock.layer())))
-
-const assertProperty = async <T>(
-  name: string,
-  arb: fc.Arbitrary<T>,
-  check: (value: T) => Promise<Array<string>>,
-  runs: number,
-  /** Stop at the first failure instead of shrinking it (for cases that are slow to fail). */
-  endOnFailure = false
-) => {
-  try {
-    await fc.assert(
-      fc.asyncProperty(arb, async (value) => {
-        const problems = await check(value)
-        if (problems.length > 0) throw new Error(problems.slice(0, 10).join("\n"))
-      }),
-      { numRuns: runs, seed: SEED, endOnFailure, maxSkipsPerRun: 0 }
-    )
-  } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? `\n${error.cause.message}` : ""
-    const message = (error instanceof Error ? error.message : String(error)) + cause
-    throw new Error(
-      `${name} failed with PROPERTY_SEED=${SEED} (replay: PROPERTY_SEED=${SEED} pnpm exec vitest run packages/dynamic-batcher/test/scheduling/model.test.ts)\n${message}`
-    )
-  }
-}
+const assertProperty = propertyAsserter(SEED, "packages/dynamic-batcher/test/scheduling/model.test.ts")
 
 describe("scheduling model", () => {
   it(
