@@ -23,7 +23,7 @@ import { Cause, Duration, Effect, Exit, Schedule, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
 import type { BatchInfo, CurrentTuning, Options, Reconfiguration, RetryPolicy, Scheduling } from "./Batcher.ts"
 import type { BatcherShutdownError } from "./BatcherError.ts"
-import { BatcherConfigError, countOf, ResultCountMismatchError } from "./BatcherError.ts"
+import { BatcherConfigError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
 import type { BatcherImpl } from "./internal/batcher.ts"
 import * as internal from "./internal/batcher.ts"
@@ -32,7 +32,8 @@ import { costMethods, tokenMethods } from "./internal/cost.ts"
 import type { Engine } from "./internal/engine.ts"
 import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
-import { checkRecordFunctions, knobsOf, validateTuningUnsafe } from "./internal/options.ts"
+import { resultsMismatch } from "./internal/executor.ts"
+import { checkRecordFunctions, knobsOf, millisOf, validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy, Tuning } from "./internal/options.ts"
 import { policyOf } from "./internal/recovery.ts"
 import { keepShape } from "./internal/shapes.ts"
@@ -646,12 +647,6 @@ const retryPolicy = (retry: PromiseRetry): RetryPolicy<unknown> => {
   return { schedule, while: retry.while }
 }
 
-const millisOf = (input: number | Duration.Input): number => {
-  if (typeof input === "number") return input
-  const duration = Duration.fromInput(input)
-  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
-}
-
 /** The Promise API's `onDeadLetter`, its error the failure `Cause.squash` gives (what the record rejects with). */
 const deadLetterOf = <Rec>(
   onDeadLetter: NonNullable<DynamicBatcherKnobs<Rec>["onDeadLetter"]>
@@ -667,15 +662,8 @@ const deadLetterOf = <Rec>(
     Promise.resolve(returned).then(() => resume(Effect.void), (error) => resume(Effect.die(error)))
   })
 
-const checkResults = <Res>(results: ReadonlyArray<Res>, size: number): Effect.Effect<ReadonlyArray<Res>, unknown> => {
-  if (!Array.isArray(results)) {
-    const got = results === null ? "null" : typeof results
-    return Effect.die(new TypeError(`processFn must return an array of ${countOf(size, "result")}, got ${got}`))
-  }
-  return results.length === size
-    ? Effect.succeed(results)
-    : Effect.fail(new ResultCountMismatchError({ expected: size, actual: results.length, option: "processFn" }))
-}
+const checkResults = <Res>(results: ReadonlyArray<Res>, size: number): Effect.Effect<ReadonlyArray<Res>, unknown> =>
+  resultsMismatch(results, size, "processFn") ?? Effect.succeed(results)
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new DynamicBatcher<unknown, unknown>({ processFn: () => Promise.resolve([]) }))

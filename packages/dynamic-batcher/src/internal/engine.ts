@@ -98,7 +98,7 @@ export class Engine<Rec, Res, Err> {
   private readonly lanes: Lanes<Entry<Rec, Res, Err>>
   /** Records with a deadline, and producers waiting for room with one, earliest first. */
   private readonly deadlines = new Deadlines<Entry<Rec, Res, Err>, RoomWaiter<Rec, Res, Err>>()
-  private readonly fillResult: FillResult = { full: false, left: 0, expired: 0 }
+  private readonly fillResult: FillResult = { left: 0, expired: 0 }
 
   /** Records in the lanes' queues (withdrawn ones until they leave them). */
   private queued = 0
@@ -119,6 +119,7 @@ export class Engine<Rec, Res, Err> {
   private wakeAt = Number.POSITIVE_INFINITY
 
   private readonly clock: Clock.Clock
+  private readonly telemetry: Telemetry
   /**
    * When the batcher started, in Clock milliseconds. The engine's times count
    * from it, so they stay small integers (V8 Smis, stored unboxed).
@@ -134,7 +135,6 @@ export class Engine<Rec, Res, Err> {
     this.executor.allowed = tuning.maxConcurrentBatches
     this.telemetry = telemetry
   }
-  private readonly telemetry: Telemetry
 
   /** Milliseconds since the batcher started. */
   now(): number {
@@ -323,9 +323,7 @@ export class Engine<Rec, Res, Err> {
     this.telemetry.recordsSettled(1, true)
     const recovery = this.executor.recovery
     if (recovery !== undefined) return recovery.expired(entry, this.expiry(entry, now).error)
-    entry.state = EXPIRED
-    entry.record = undefined
-    if (entry.span !== undefined) entry.span = undefined
+    release(entry, EXPIRED)
     entry.deliver(this.expiry(entry, now).exit as Exit.Exit<never, Err>)
   }
 
@@ -448,12 +446,12 @@ export class Engine<Rec, Res, Err> {
         startedAt = lane.openStartedAt
         lanes.closeOpen(lane)
       }
-      const wasOpen = lane.openLive
+      const openBefore = lane.openLive
       const full = lane.fill(now, maxBatchSize, targetBatchCost, priorityAgingMs, result)
       this.queued -= result.left - result.expired
-      lanes.openGrew(lane.openLive - wasOpen)
+      lanes.openGrew(lane.openLive - openBefore)
       if (lane.openLive > 0) {
-        if (wasOpen === 0) {
+        if (openBefore === 0) {
           lane.openStartedAt = startedAt
           lanes.opened(lane)
         }

@@ -8,8 +8,9 @@
 import type { Tracer } from "effect"
 import { Exit } from "effect"
 import type { BatchInfo } from "../Batcher.ts"
-import { DeadlineExceededError, ResultCountMismatchError } from "../BatcherError.ts"
+import { countOf, DeadlineExceededError, ResultCountMismatchError } from "../BatcherError.ts"
 import type { Entry } from "./entry.ts"
+import type { EXPIRED } from "./entry.ts"
 import { DONE, IN_FLIGHT, isPending } from "./entry.ts"
 import { Fifo } from "./fifo.ts"
 import type { LaneKey } from "./lane.ts"
@@ -77,9 +78,12 @@ export class Slot {
   }
 }
 
-/** Marks `entry` done and lets go of its record and span, just before its result goes out. */
-export const release = (entry: Entry<any, any, any>): void => {
-  entry.state = DONE
+/**
+ * Gives `entry` its final state (DONE, or EXPIRED for a record whose deadline
+ * passed) and lets go of its record and span, just before its result goes out.
+ */
+export const release = (entry: Entry<any, any, any>, state: typeof DONE | typeof EXPIRED = DONE): void => {
+  entry.state = state
   entry.record = undefined
   if (entry.span !== undefined) entry.span = undefined
 }
@@ -261,7 +265,7 @@ export class Executor<Rec, Res, Err> {
     return running
   }
 
-  /** Expires a pending record found past its deadline as its batch starts; returns true. */
+  /** Expires a pending record found past its deadline as its batch starts; returns true (it is skipped). */
   private expire(entry: Entry<Rec, Res, Err>, now: number): boolean {
     this.expired(entry, now)
     return true
@@ -307,14 +311,8 @@ export class Executor<Rec, Res, Err> {
     let outcome: Outcome<Res, Err>
     if (Exit.isFailure(exit)) {
       outcome = exit as Exit.Exit<never, Err>
-    } else if (!Array.isArray(exit.value)) {
-      outcome = Exit.die(
-        new TypeError(`process must return an array of ${results(size)}, got ${describe(exit.value)}`)
-      )
-    } else if (exit.value.length !== size) {
-      outcome = Exit.fail(new ResultCountMismatchError({ expected: size, actual: exit.value.length }) as Err)
     } else {
-      outcome = exit.value
+      outcome = (resultsMismatch(exit.value, size, "process") as Exit.Exit<never, Err> | undefined) ?? exit.value
     }
     if (final && !Array.isArray(outcome)) counters.failed += size
     batch.settledMillis = now - batch.startedAt
@@ -407,7 +405,31 @@ export class Executor<Rec, Res, Err> {
   }
 }
 
-const results = (count: number): string => count === 1 ? "1 result" : `${count} results`
+/**
+ * What the records of a batch of `size` get when `results`, returned by
+ * `option` (`process`, or the Promise API's `processFn`), is not one result
+ * per record: a defect when it is not an array, a `ResultCountMismatchError`
+ * when its length differs; undefined when it is right.
+ */
+export const resultsMismatch = (
+  results: unknown,
+  size: number,
+  option: "process" | "processFn"
+): Exit.Exit<never, ResultCountMismatchError> | undefined => {
+  if (!Array.isArray(results)) {
+    return Exit.die(
+      new TypeError(`${option} must return an array of ${countOf(size, "result")}, got ${describe(results)}`)
+    )
+  }
+  if (results.length === size) return undefined
+  return Exit.fail(
+    new ResultCountMismatchError(
+      option === "process"
+        ? { expected: size, actual: results.length }
+        : { expected: size, actual: results.length, option }
+    )
+  )
+}
 
 const describe = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? `an array of ${value.length}` : typeof value

@@ -86,8 +86,6 @@ export class Level<E extends Entry<any, any, any>> {
 
 /** What `fill` reports about the records it passed over. */
 export interface FillResult {
-  /** The open batch is full: by size, by cost, or the next record would not fit. */
-  full: boolean
   /** Records that left the queues, and how many of them had expired (their room was already given back). */
   left: number
   expired: number
@@ -210,7 +208,6 @@ export class Lane<E extends Entry<any, any, any>> {
     this.openLive = live
     this.openCost = cost
     if (this.queued === 0) this.queuedCost = 0
-    result.full = full
     return full
   }
 
@@ -266,7 +263,6 @@ export class Lane<E extends Entry<any, any, any>> {
     }
     result.left = taken
     result.expired = expired
-    result.full = full
     return full
   }
 

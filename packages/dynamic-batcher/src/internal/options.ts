@@ -85,11 +85,16 @@ const rules: ReadonlyArray<Rule> = [
   { option: "name", schema: Schema.NonEmptyString, expected: "a non-empty string" }
 ]
 
-const millisOf = (input: unknown): number => {
+/** A `Duration.Input` in milliseconds, NaN when it is not one (a plain number is milliseconds). */
+export const millisOf = (input: unknown): number => {
   // Duration reads NaN as zero, so a plain number is taken as given.
   if (typeof input === "number") return input
-  const duration = Duration.fromInput(input as Duration.Input)
-  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+  try {
+    const duration = Duration.fromInput(input as Duration.Input)
+    return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+  } catch {
+    return Number.NaN
+  }
 }
 
 const durationMillis = (

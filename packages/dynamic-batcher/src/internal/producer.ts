@@ -5,11 +5,11 @@
  * them on the records' entries. A bad value fails the call with
  * `InvalidSubmitError` before anything is enqueued.
  */
-import { Duration } from "effect"
 import type { Scheduling } from "../Batcher.ts"
 import { formatValue, InvalidSubmitError } from "../BatcherError.ts"
 import type { Entry } from "./entry.ts"
 import type { LaneKey } from "./lane.ts"
+import { millisOf } from "./options.ts"
 
 /** The checked scheduling of one call: its records' priority and how long they may wait (infinite: no deadline). */
 export interface CallScheduling {
@@ -36,7 +36,7 @@ export const schedulingOf = (
   }
   let timeoutMillis = maxQueueDelayMs ?? Number.POSITIVE_INFINITY
   if (timeout !== undefined) {
-    const millis = millisOf(timeout)
+    const millis = timeoutMillisOf(timeout)
     if (!(millis >= 0) || Number.isNaN(millis)) {
       return new InvalidSubmitError({
         option: "timeout",
@@ -48,19 +48,14 @@ export const schedulingOf = (
   return { priority: priority ?? 0, timeoutMillis }
 }
 
-const millisOf = (input: unknown): number => {
-  // Duration reads NaN as zero, so a plain number is taken as given.
-  if (typeof input === "number") return input
-  // Callers pass the same timeout call after call ("30 seconds"): parsing it each time was ~10%
-  // of a submit with a deadline, so the last string read is remembered.
+/**
+ * `millisOf` for per-submit timeouts. Callers pass the same timeout call after
+ * call ("30 seconds"): parsing it each time was ~10% of a submit with a
+ * deadline, so the last string read is remembered.
+ */
+const timeoutMillisOf = (input: unknown): number => {
   if (typeof input === "string" && input === lastInput) return lastMillis
-  let millis: number
-  try {
-    const duration = Duration.fromInput(input as Duration.Input)
-    millis = duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
-  } catch {
-    millis = Number.NaN
-  }
+  const millis = millisOf(input)
   if (typeof input === "string") {
     lastInput = input
     lastMillis = millis

@@ -242,9 +242,7 @@ export class Recovery<Rec, Res, Err> {
     const cause = entry.failure === undefined
       ? Cause.fail(error)
       : Cause.combine(Cause.fail(error), entry.failure)
-    entry.state = EXPIRED
-    entry.record = undefined
-    if (entry.span !== undefined) entry.span = undefined
+    release(entry, EXPIRED)
     const exit = Exit.failCause(cause) as Exit.Failure<never, Err>
     if (this.policy.onDeadLetter === undefined) return entry.deliver(exit)
     const letter = { entry, record, exit, info: { key: entry.key, size: 1, cost: entry.cost, attempt: 0, split: 0 } }
