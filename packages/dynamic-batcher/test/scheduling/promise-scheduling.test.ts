@@ -4,10 +4,10 @@
  * `processFn(batch, info)`, per-submit `priority` and `timeout`,
  * `reconfigure` / `tuning`, `InvalidSubmitError`; and `TokenBatcher` /
  * `Prompt`. Real timers, but no assertion on timing: every wait is for an
- * event (a batch started, a Promise settled), and timeouts are hours unless
- * a deadline is what is tested.
+ * event (a batch started, a Promise settled), and timeouts are hours; the
+ * deadline tests run on vitest's fake clock instead.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, vi } from "@effect/vitest"
 import {
   BatcherConfigError,
   DeadlineExceededError,
@@ -16,6 +16,19 @@ import {
   Prompt,
   TokenBatcher
 } from "effect-dynamic-batcher/promise"
+
+/**
+ * Runs `test` with vitest's fake clock (timers and `Date`, which Effect's
+ * default Clock reads), so deadlines pass exactly when the test advances it.
+ */
+const withFakeClock = async (test: () => Promise<void>): Promise<void> => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
+  try {
+    await test()
+  } finally {
+    vi.useRealTimers()
+  }
+}
 
 /** Lets pending promise callbacks and the batcher's fibers run, without waiting on the clock. */
 const flush = async () => {
@@ -132,40 +145,49 @@ describe("DynamicBatcher scheduling (Promise API)", () => {
     assert.deepStrictEqual(held.calls.slice(3).map((c) => c.records), [["h1", "h2"], ["mid", "low"]])
   })
 
-  it("timeout on submit, enqueue and submitBatch: a record still waiting at its deadline rejects with DeadlineExceededError", async () => {
-    const held = heldBatches<number>()
-    const batcher = new DynamicBatcher({ processFn: held.processFn, batchTimeout: 0 })
-    await batcher.start()
-    const busy = batcher.submit(0)
-    await until("the first batch in processFn", () => held.calls.length === 1)
-    const late = await batcher.submit(1, { timeout: 20 }).catch((e) => e)
-    assert.instanceOf(late, DeadlineExceededError)
-    assert.strictEqual(late.timeoutMillis, 20)
-    assert.isAtLeast(late.waitedMillis, 20)
-    const { result } = await batcher.enqueue(2, { timeout: "15 millis" })
-    assert.instanceOf(await result.catch((e) => e), DeadlineExceededError)
-    const futures = await batcher.submitBatch([3, 4], { timeout: 10 })
-    for (const future of futures) assert.instanceOf(await future.catch((e) => e), DeadlineExceededError)
-    assert.strictEqual(batcher.stats.totalExpired, 4)
-    held.open(0)
-    assert.strictEqual(await busy, 0)
-    await batcher.stop()
-    assert.deepStrictEqual(held.calls.map((c) => c.records), [[0]], "expired records never reach processFn")
-  })
+  it("timeout on submit, enqueue and submitBatch: a record still waiting at its deadline rejects with DeadlineExceededError", () =>
+    withFakeClock(async () => {
+      const held = heldBatches<number>()
+      const batcher = new DynamicBatcher({ processFn: held.processFn, batchTimeout: 0 })
+      await batcher.start()
+      const busy = batcher.submit(0)
+      await until("the first batch in processFn", () => held.calls.length === 1)
+      const late = batcher.submit(1, { timeout: 20 }).catch((e) => e)
+      const { result } = await batcher.enqueue(2, { timeout: "15 millis" })
+      const futures = await batcher.submitBatch([3, 4], { timeout: 10 })
+      const outcomes = [late, result.catch((e) => e), ...futures.map((f) => f.catch((e) => e))]
+      await vi.advanceTimersByTimeAsync(9)
+      assert.strictEqual(batcher.stats.totalExpired, 0, "nothing expires before its deadline")
+      await vi.advanceTimersByTimeAsync(11)
+      const errors = await Promise.all(outcomes)
+      for (const error of errors) assert.instanceOf(error, DeadlineExceededError)
+      assert.deepStrictEqual(errors.map((e) => [e.waitedMillis, e.timeoutMillis]), [[20, 20], [15, 15], [10, 10], [
+        10,
+        10
+      ]])
+      assert.strictEqual(batcher.stats.totalExpired, 4)
+      held.open(0)
+      assert.strictEqual(await busy, 0)
+      await batcher.stop()
+      assert.deepStrictEqual(held.calls.map((c) => c.records), [[0]], "expired records never reach processFn")
+    }))
 
-  it("maxQueueDelay in the constructor applies to every record", async () => {
-    const held = heldBatches<number>()
-    const batcher = new DynamicBatcher({ processFn: held.processFn, batchTimeout: 0, maxQueueDelay: 10 })
-    await batcher.start()
-    const busy = batcher.submit(0)
-    await until("the first batch in processFn", () => held.calls.length === 1)
-    const late = await batcher.submit(1).catch((e) => e)
-    assert.instanceOf(late, DeadlineExceededError)
-    assert.strictEqual(late.timeoutMillis, 10)
-    held.open(0)
-    assert.strictEqual(await busy, 0, "a record in processFn is past its deadline, yet gets its result")
-    await batcher.stop()
-  })
+  it("maxQueueDelay in the constructor applies to every record", () =>
+    withFakeClock(async () => {
+      const held = heldBatches<number>()
+      const batcher = new DynamicBatcher({ processFn: held.processFn, batchTimeout: 0, maxQueueDelay: 10 })
+      await batcher.start()
+      const busy = batcher.submit(0)
+      await until("the first batch in processFn", () => held.calls.length === 1)
+      const late = batcher.submit(1).catch((e) => e)
+      await vi.advanceTimersByTimeAsync(10)
+      const error = await late
+      assert.instanceOf(error, DeadlineExceededError)
+      assert.strictEqual(error.timeoutMillis, 10)
+      held.open(0)
+      assert.strictEqual(await busy, 0, "a record in processFn is past its deadline, yet gets its result")
+      await batcher.stop()
+    }))
 
   it("bad per-submit input rejects with InvalidSubmitError, nothing enqueued", async () => {
     const batcher = new DynamicBatcher({
