@@ -37,6 +37,9 @@ const Count = Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
  *   the queue, in the open batch or in a sealed batch).
  * - `inFlightBatches`, `inFlightRecords`: batches, and their records, inside
  *   `process` now.
+ * - `effectiveMaxBatchSize`, `effectiveBatchTimeoutMs`: the batch cap and
+ *   wait in force now: `maxBatchSize` and `batchTimeout` as configured, or
+ *   what adaptive batching (`adaptive`) chose within them.
  *
  * **Example**
  *
@@ -69,7 +72,9 @@ export class BatchStats extends Schema.Class<BatchStats>("BatchStats")({
   inFlightRecords: Count,
   totalExpired: Count,
   totalRetries: Count,
-  totalSplits: Count
+  totalSplits: Count,
+  effectiveMaxBatchSize: Count,
+  effectiveBatchTimeoutMs: Count
 }) {
   /**
    * The fraction of measured time with at least one batch inside `process`:

@@ -279,6 +279,33 @@ export interface ProcessExitsOptions<Rec, Res, E = never, R = never> {
 }
 
 /**
+ * The target of adaptive batching (`Options.adaptive`).
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Batcher } from "effect-dynamic-batcher"
+ *
+ * declare const embedMany: (texts: ReadonlyArray<string>) => Effect.Effect<Array<number>>
+ * const embedder = Batcher.make({
+ *   process: embedMany,
+ *   maxBatchSize: 512,
+ *   adaptive: { targetLatency: "50 millis", percentile: 0.99 }
+ * })
+ * ```
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface AdaptiveOptions {
+  /** The latency the `percentile` of records should stay under, from acceptance to result. A finite duration > 0. */
+  readonly targetLatency: Duration.Input
+  /** Which percentile of the latency the target bounds, in (0, 1). @default 0.99 */
+  readonly percentile?: number | undefined
+}
+
+/**
  * When a failed batch (or record, with `processExits`) runs again.
  *
  * @category models
@@ -407,6 +434,28 @@ export interface CommonOptions<Rec, E = never> {
    */
   readonly name?: string | undefined
   /**
+   * Adaptive batching: the batcher tunes its batch cap (between
+   * `minBatchSize` and `maxBatchSize`) and its wait (up to `batchTimeout`)
+   * online, to keep the `percentile` of the records' latency (acceptance to
+   * result) under `targetLatency` with batches as large as that allows. It
+   * learns how long `process` takes for n records, `fixed + perRecord·n`,
+   * from the batches it runs; under overload (full batches with a full batch
+   * waiting behind them) it grows the cap for throughput. `stats` shows the
+   * cap and wait in force (`effectiveMaxBatchSize`, `effectiveBatchTimeoutMs`);
+   * `reconfigure` and `tuning` work on the bounds.
+   * @default none: the knobs as given
+   */
+  readonly adaptive?: AdaptiveOptions | undefined
+  /**
+   * `"predictive"`: a submit with a deadline (`timeout`, `maxQueueDelay`)
+   * that the learnt batch time says cannot reach `process` in time, given
+   * the records ahead of it, fails at once with `DeadlineExceededError`
+   * (`reason: "predicted"`) instead of waiting to expire. Until a few
+   * batches have run nothing is predicted.
+   * @default none: every record waits until its deadline
+   */
+  readonly admission?: "predictive" | undefined
+  /**
    * Runs a batch that failed as a whole with a retryable `E` again, with the
    * same records in the same order, after the schedule's delay (the wait
    * holds no slot). With `processExits`, the records whose own `Exit` failed
@@ -506,7 +555,7 @@ export const layer = <Self, Rec, Res, E, R = never>(
  */
 export type Tuning = Omit<
   CommonOptions<unknown, unknown>,
-  "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter"
+  "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter" | "adaptive" | "admission"
 >
 
 /**

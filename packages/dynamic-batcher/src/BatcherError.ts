@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /**
  * The batcher no longer accepts records: it is shutting down or has stopped,
@@ -151,7 +151,9 @@ export class BatcherConfigError extends Schema.TaggedError<BatcherConfigError>()
  * It fails exactly at its deadline (also while every slot is busy), never
  * reaches `process`, and frees its room in the queue and in its batch. A
  * producer still waiting for room at its deadline fails the same way, with
- * nothing enqueued.
+ * nothing enqueued. With `admission: "predictive"`, a submit the batcher
+ * predicts cannot reach `process` in time fails at once, `reason`
+ * `"predicted"`.
  *
  * **Example**
  *
@@ -171,13 +173,23 @@ export class BatcherConfigError extends Schema.TaggedError<BatcherConfigError>()
  * @since 0.2.0
  */
 export class DeadlineExceededError extends Schema.TaggedError<DeadlineExceededError>()("DeadlineExceededError", {
-  /** How long the record waited, from its submit call. */
+  /** How long the record waited, from its submit call (0 when it was turned away at once). */
   waitedMillis: Schema.Number,
   /** Its deadline, from its submit call. */
-  timeoutMillis: Schema.Number
+  timeoutMillis: Schema.Number,
+  /**
+   * `"expired"`: the deadline passed while the record waited;
+   * `"predicted"`: with `admission: "predictive"`, the batcher saw at submit
+   * that the records ahead would keep it from `process` past its deadline,
+   * and turned it away at once (nothing was enqueued).
+   * @default "expired"
+   */
+  reason: Schema.Literals(["expired", "predicted"]).pipe(Schema.withConstructorDefault(Effect.succeed("expired")))
 }) {
   override get message(): string {
-    return `The record waited ${this.waitedMillis} ms without reaching process: its deadline was ${this.timeoutMillis} ms`
+    return this.reason === "predicted"
+      ? `The record was turned away at submit: predicted to wait more than its deadline of ${this.timeoutMillis} ms for process (the records ahead of it)`
+      : `The record waited ${this.waitedMillis} ms without reaching process: its deadline was ${this.timeoutMillis} ms`
   }
 }
 

@@ -299,7 +299,7 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
 
   /** The knobs in force (durations in milliseconds). */
   get tuning(): CurrentTuning {
-    if (this.running !== undefined) return knobsOf(this.running.engine.tuning)
+    if (this.running !== undefined) return knobsOf(this.running.engine.configured)
     return knobsOf(validateTuningUnsafe(this.options) as Tuning)
   }
 

@@ -80,13 +80,17 @@ describe("stats", () => {
       inFlightRecords: 0,
       totalRetries: 0,
       totalSplits: 0,
-      totalExpired: 0
+      totalExpired: 0,
+      effectiveMaxBatchSize: 256,
+      effectiveBatchTimeoutMs: 50
     })
     const encoded = Schema.encodeSync(BatchStats)(stats)
     assert.deepStrictEqual(Object.keys(encoded).sort(), [
       "avgBatchCost",
       "avgBatchSize",
       "busyTimeMs",
+      "effectiveBatchTimeoutMs",
+      "effectiveMaxBatchSize",
       "idleTimeMs",
       "inFlightBatches",
       "inFlightRecords",

@@ -26,7 +26,7 @@ import type { OfferEntries } from "./entry.ts"
 import { EntryGroup, Group, GroupEntry, offerEntries, ResumeEntry } from "./entry.ts"
 import { Slot } from "./executor.ts"
 import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
-import { checkRecordFunctions, defaults, knobsOf, validateTuning } from "./options.ts"
+import { checkRecordFunctions, defaults, knobsOf, learningOf, validateTuning } from "./options.ts"
 import { keyOf, schedule, schedulingOf, unscheduled } from "./producer.ts"
 import { policyOf, Recovery } from "./recovery.ts"
 import { keepShape } from "./shapes.ts"
@@ -58,6 +58,8 @@ export const make = <Rec, Res, E = never, R = never>(
     if (policy instanceof BatcherConfigError) return yield* policy
     const badFunction = checkRecordFunctions(options)
     if (badFunction !== undefined) return yield* badFunction
+    const learning = learningOf(options)
+    if (learning instanceof BatcherConfigError) return yield* learning
     const tuning = yield* validateTuning(options)
     const telemetry = new Telemetry(tuning.name, yield* Effect.context<never>())
     const engine = new Engine<Rec, Res, E | BatcherError>(
@@ -66,6 +68,7 @@ export const make = <Rec, Res, E = never, R = never>(
       yield* Clock.Clock,
       telemetry
     )
+    engine.learn(learning.adaptive, learning.predictive)
     const context = yield* Effect.context<R>()
     if (policy !== undefined) {
       engine.executor.recovery = new Recovery(
@@ -231,7 +234,7 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     this.stats = Effect.sync(() => engine.snapshot())
     this.statsChanges = statsFeed.changes(engine)
     this.isRunning = Effect.sync(() => engine.accepting)
-    this.tuning = Effect.sync(() => knobsOf(engine.tuning))
+    this.tuning = Effect.sync(() => knobsOf(engine.configured))
   }
 
   reconfigure(patch: Reconfiguration): Effect.Effect<void, BatcherConfigError> {
@@ -268,7 +271,11 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
   prepare(entry: Entry<Rec, Res, Err<E>>, options: SubmitOptions | undefined): BatcherError | undefined {
     const scheduling = schedulingOf(options, this.engine.tuning.maxQueueDelayMs)
     if (scheduling instanceof InvalidSubmitError) return scheduling
-    if (scheduling !== unscheduled) schedule(entry, scheduling, this.engine.now())
+    if (scheduling !== unscheduled) {
+      const late = this.engine.predictedLate(1, scheduling.priority, scheduling.timeoutMillis)
+      if (late !== undefined) return late
+      schedule(entry, scheduling, this.engine.now())
+    }
     if (this.groupBy !== undefined) {
       const key = keyOf(this.groupBy, entry.record as Rec)
       if (key instanceof InvalidSubmitError) return key
@@ -367,6 +374,8 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
     }
     const scheduling = schedulingOf(options, engine.tuning.maxQueueDelayMs)
     if (scheduling instanceof InvalidSubmitError) return scheduling
+    const late = engine.predictedLate(size, scheduling.priority, scheduling.timeoutMillis)
+    if (late !== undefined) return late
     const now = scheduling.timeoutMillis === Number.POSITIVE_INFINITY ? 0 : engine.now()
     const groupBy = this.groupBy
     const span = this.parentSpan.read()

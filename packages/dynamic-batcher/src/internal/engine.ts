@@ -32,9 +32,9 @@
 import type { Cause } from "effect"
 import { Clock, Context, Deferred, Exit } from "effect"
 import { constVoid } from "effect/Function"
-import type { DeadlineExceededError } from "../BatcherError.ts"
-import { BatcherConfigError, BatcherShutdownError } from "../BatcherError.ts"
+import { BatcherConfigError, BatcherShutdownError, DeadlineExceededError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
+import { AdaptiveController, BatchTimeModel, predictedStartMs } from "./adaptive.ts"
 import { Deadlines } from "./deadlines.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, EXPIRED, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
@@ -43,7 +43,7 @@ import { deadlineError, Executor, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
 import type { FillResult, Lane, Level } from "./lane.ts"
 import { Lanes } from "./lanes.ts"
-import type { Reconfigurable, Tuning } from "./options.ts"
+import type { AdaptiveTarget, Reconfigurable, Tuning } from "./options.ts"
 import { defaults, reconfigured, validateTuningUnsafe } from "./options.ts"
 import { keepShape } from "./shapes.ts"
 import { Signal } from "./signal.ts"
@@ -84,7 +84,10 @@ const continueStep: AggregatorNext = { _tag: "Continue" }
 const recheckStep: AggregatorNext = { _tag: "ParkUntilNextRound" }
 
 export class Engine<Rec, Res, Err> {
+  /** The knobs in force. With `adaptive`, its cap and wait are the controller's, within `configured`. */
   tuning: Tuning
+  /** The knobs as configured (`make`, `reconfigure`): what `batcher.tuning` reports. */
+  configured: Tuning
   /** Completed once the loops have stopped and every result is delivered. */
   readonly stopped: Deferred.Deferred<void> = Deferred.makeUnsafe<void>()
   /** False from the moment shutdown starts: no record is accepted after that. */
@@ -118,6 +121,11 @@ export class Engine<Rec, Res, Err> {
    */
   private wakeAt = Number.POSITIVE_INFINITY
 
+  /** The learnt batch time, with `adaptive` or `admission: "predictive"`. */
+  private model: BatchTimeModel | undefined = undefined
+  private adaptive: AdaptiveController | undefined = undefined
+  private predictive = false
+
   private readonly clock: Clock.Clock
   private readonly telemetry: Telemetry
   /**
@@ -128,6 +136,9 @@ export class Engine<Rec, Res, Err> {
 
   constructor(tuning: Tuning, keyed: boolean, clock: Clock.Clock, telemetry: Telemetry) {
     this.tuning = tuning
+    this.configured = tuning
+    this.counters.cap = tuning.maxBatchSize
+    this.counters.waitMs = tuning.batchTimeoutMs
     this.lanes = new Lanes(keyed)
     this.clock = clock
     this.epoch = clock.currentTimeMillisUnsafe()
@@ -627,6 +638,7 @@ export class Engine<Rec, Res, Err> {
   ): Outcome<Res, Err> | undefined {
     const executor = this.executor
     const outcome = executor.settle(batch, exit, this.now())
+    if (outcome !== undefined && this.model !== undefined) this.learnFrom(batch, outcome, this.model)
     // A slot freed: one parked while the others ran `maxConcurrentBatches` batches may start one.
     if (executor.handoff.size > 0) executor.wakeOne()
     return outcome
@@ -646,20 +658,88 @@ export class Engine<Rec, Res, Err> {
    * returns the new tuning (the caller starts slots when there are more).
    */
   reconfigure(patch: Reconfigurable): Tuning | BatcherConfigError {
-    const next = reconfigured(this.tuning, patch)
+    const next = reconfigured(this.configured, patch)
     if (next instanceof BatcherConfigError) return next
+    this.configured = next
+    const setting = this.adaptive?.rebound(next)
+    this.apply(setting === undefined ? next : { ...next, maxBatchSize: setting.cap, batchTimeoutMs: setting.waitMs })
+    this.executor.wakeAll()
+    return next
+  }
+
+  /** Puts `next` in force: every lane is looked at again under its caps and timeouts. */
+  private apply(next: Tuning): void {
     this.tuning = next
     this.executor.allowed = next.maxConcurrentBatches
-    // Caps, timeouts or room changed: every lane is looked at again.
+    if (this.counters.cap !== next.maxBatchSize || this.counters.waitMs !== next.batchTimeoutMs) {
+      this.counters.cap = next.maxBatchSize
+      this.counters.waitMs = next.batchTimeoutMs
+      this.telemetry.tuned(next.maxBatchSize, next.batchTimeoutMs)
+    }
     for (const lane of this.lanes.all()) {
       if (lane.queued > 0) this.lanes.markDirty(lane)
       const full = lane.openLive >= next.maxBatchSize || lane.openCost >= next.targetBatchCost
       if (lane.openLive > 0 && full) this.lanes.makeReady(lane)
       lane.wakeAtCount = 1
     }
-    this.executor.wakeAll()
     this.aggregatorSignal.notify()
-    return next
+  }
+
+  // ---------------------------------------------------------------------------
+  // learning: adaptive batching and predictive admission (`adaptive.ts`)
+  // ---------------------------------------------------------------------------
+
+  /** Turns on adaptive batching toward `adaptive`, and predictive admission; called once, before any record. */
+  learn(adaptive: AdaptiveTarget | undefined, predictive: boolean): void {
+    if (adaptive === undefined && !predictive) return
+    const model = new BatchTimeModel()
+    this.model = model
+    this.predictive = predictive
+    if (adaptive === undefined) return
+    const controller = new AdaptiveController(model, adaptive.targetMs, adaptive.percentile, this.configured)
+    this.adaptive = controller
+    this.apply({ ...this.configured, maxBatchSize: controller.cap, batchTimeoutMs: controller.waitMs })
+  }
+
+  /**
+   * A batch settled: a first run that returned results teaches the model its
+   * time, and the controller sees its latency and the backlog.
+   */
+  private learnFrom(batch: InFlight<Rec, Res, Err>, outcome: Outcome<Res, Err>, model: BatchTimeModel): void {
+    const size = batch.entries.length
+    if (Array.isArray(outcome) && batch.info.attempt === 1 && batch.info.split === 0) {
+      model.observe(size, batch.settledMillis)
+    }
+    const adaptive = this.adaptive
+    if (adaptive === undefined) return
+    const backlogged = this.queued >= this.tuning.maxBatchSize || this.waiters.size > 0
+    const setting = adaptive.observe(size, batch.settledAt - batch.acceptedAt, backlogged)
+    const tuning = this.tuning
+    if (setting.cap !== tuning.maxBatchSize || setting.waitMs !== tuning.batchTimeoutMs) {
+      this.apply({ ...tuning, maxBatchSize: setting.cap, batchTimeoutMs: setting.waitMs })
+    }
+  }
+
+  /**
+   * With `admission: "predictive"`, the failure of a call whose `count`
+   * records of `priority` may wait `timeoutMillis` for `process`, when the
+   * learnt batch time says the records ahead of them (all but those of a
+   * lower priority still queued) keep them from it longer; undefined when
+   * they may wait, or nothing is predicted yet.
+   */
+  predictedLate(count: number, priority: number, timeoutMillis: number): DeadlineExceededError | undefined {
+    const model = this.model
+    if (!this.predictive || model === undefined || !model.ready || timeoutMillis === Number.POSITIVE_INFINITY) {
+      return undefined
+    }
+    const executor = this.executor
+    const ahead = this.counters.pending - this.lanes.queuedBelow(priority) + count - 1
+    const soonestFree = executor.canStart ? 0 : executor.soonestFreeMs(this.now(), (size) => model.predict(size))
+    const { maxBatchSize, maxConcurrentBatches } = this.tuning
+    const start = predictedStartMs(model, ahead, maxBatchSize, maxConcurrentBatches, soonestFree)
+    return start > timeoutMillis
+      ? new DeadlineExceededError({ waitedMillis: 0, timeoutMillis, reason: "predicted" })
+      : undefined
   }
 
   // ---------------------------------------------------------------------------

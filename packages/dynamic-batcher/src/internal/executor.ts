@@ -148,6 +148,18 @@ export class Executor<Rec, Res, Err> {
     return this.idleSlots.length > 0 && this.handoff.size === 0 && this.inFlight.size < this.allowed
   }
 
+  /**
+   * How long until the first batch in `process` is predicted to end, by
+   * `predict` (its size to milliseconds): 0 when none runs or it is overdue.
+   */
+  soonestFreeMs(now: number, predict: (size: number) => number): number {
+    let soonest = Number.POSITIVE_INFINITY
+    for (const batch of this.inFlight) {
+      soonest = Math.min(soonest, batch.startedAt + predict(batch.entries.length) - now)
+    }
+    return soonest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, soonest)
+  }
+
   /** Whether another batch may start now. */
   get canStart(): boolean {
     return this.inFlight.size < this.allowed

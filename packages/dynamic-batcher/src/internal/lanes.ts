@@ -61,6 +61,15 @@ export class Lanes<E extends Entry<any, any, any>> {
   }
 
   /** Every lane that holds something. */
+  /** Records still queued, in every lane, at a priority below `priority` (withdrawn ones until they leave). */
+  queuedBelow(priority: number): number {
+    let below = 0
+    for (const lane of this.all()) {
+      for (const level of lane.levels) if (level.priority < priority) below += level.accepted - level.taken
+    }
+    return below
+  }
+
   all(): Iterable<Lane<E>> {
     return this.keyed ? [...this.byKey.values()] : [this.single]
   }

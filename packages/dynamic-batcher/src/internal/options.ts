@@ -132,6 +132,52 @@ export const checkRecordFunctions = (
   return undefined
 }
 
+/** Adaptive batching's target, checked: milliseconds and the percentile. */
+export interface AdaptiveTarget {
+  readonly targetMs: number
+  readonly percentile: number
+}
+
+/**
+ * The `adaptive` and `admission` options, checked: the adaptive target
+ * (undefined without it) and whether admission is predictive, or the first
+ * reason they are invalid.
+ */
+export const learningOf = (
+  options: { readonly adaptive?: unknown; readonly admission?: unknown }
+): { readonly adaptive: AdaptiveTarget | undefined; readonly predictive: boolean } | BatcherConfigError => {
+  const { adaptive, admission } = options
+  if (admission !== undefined && admission !== "predictive") {
+    return new BatcherConfigError({ option: "admission", expected: `"predictive" or undefined`, actual: admission })
+  }
+  const predictive = admission === "predictive"
+  if (adaptive === undefined) return { adaptive: undefined, predictive }
+  if (typeof adaptive !== "object" || adaptive === null) {
+    return new BatcherConfigError({
+      option: "adaptive",
+      expected: "an object { targetLatency, percentile? }",
+      actual: adaptive
+    })
+  }
+  const { percentile = 0.99, targetLatency } = adaptive as { targetLatency?: unknown; percentile?: unknown }
+  const targetMs = millisOf(targetLatency)
+  if (!(Number.isFinite(targetMs) && targetMs > 0)) {
+    return new BatcherConfigError({
+      option: "adaptive.targetLatency",
+      expected: `a finite Duration.Input > 0 (e.g. "50 millis", 50)`,
+      actual: targetLatency
+    })
+  }
+  if (typeof percentile !== "number" || !(percentile > 0 && percentile < 1)) {
+    return new BatcherConfigError({
+      option: "adaptive.percentile",
+      expected: "a number between 0 and 1, both excluded (0.99 for p99)",
+      actual: percentile
+    })
+  }
+  return { adaptive: { targetMs, percentile }, predictive }
+}
+
 /**
  * Validates the knobs and applies the defaults, synchronously: the error
  * names the first invalid option.

@@ -34,6 +34,9 @@ export class Counters {
   retries = 0
   /** Failed batches split in two (`onBatchFailure: "bisect"`). */
   splits = 0
+  /** The batch cap and wait in force (adaptive batching moves them). */
+  cap: number = defaults.maxBatchSize
+  waitMs = 0
 }
 
 /** An immutable `BatchStats` of the counters as they are now. */
@@ -55,7 +58,9 @@ export const snapshotOf = (counters: Counters): BatchStats => {
     inFlightRecords: counters.inFlight,
     totalExpired: counters.expired,
     totalRetries: counters.retries,
-    totalSplits: counters.splits
+    totalSplits: counters.splits,
+    effectiveMaxBatchSize: counters.cap,
+    effectiveBatchTimeoutMs: counters.waitMs
   })
 }
 
@@ -98,7 +103,12 @@ export const makeMetrics = (name: string) => {
       millisBoundaries
     ),
     queueSize: gauge("batcher_queue_size", "Records accepted and not yet handed to process"),
-    inFlight: gauge("batcher_in_flight", "Records inside the running process call")
+    inFlight: gauge("batcher_in_flight", "Records inside the running process call"),
+    cap: gauge(
+      "batcher_effective_max_batch_size",
+      "The most records a batch may hold now (adaptive batching moves it)"
+    ),
+    waitMs: gauge("batcher_effective_batch_timeout_ms", "How long a batch may wait for more records now, in ms")
   }
 }
 
@@ -176,6 +186,12 @@ export class Telemetry {
     this.recordsSettled(size, failed)
     metrics.latencyMs.updateUnsafe(now - acceptedAt, context)
     this.sync(counters)
+  }
+
+  /** The batch cap and wait in force changed (adaptive batching, `reconfigure`). */
+  tuned(cap: number, waitMs: number): void {
+    this.metrics.cap.updateUnsafe(cap, this.context)
+    this.metrics.waitMs.updateUnsafe(waitMs, this.context)
   }
 
   /** `count` records got their result (failed ones also count as failed). */
