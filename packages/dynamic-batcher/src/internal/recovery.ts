@@ -366,9 +366,9 @@ export class Recovery<Rec, Res, Err> {
   private stepSync<A>(step: Effect.Effect<A, unknown>): Exit.Exit<A, unknown> {
     const exit = this.runSync(step)
     if (Exit.isSuccess(exit)) return exit
-    const stuck = exit.cause.reasons.find((reason) => Cause.isDieReason(reason) && Cause.isAsyncFiberError(reason.defect))
+    const stuck = asyncFiberErrorOf(exit.cause)
     if (stuck === undefined) return exit
-    ;((stuck as Cause.Die).defect as Cause.AsyncFiberError).fiber.interruptUnsafe()
+    stuck.fiber.interruptUnsafe()
     if (!this.warnedAsyncSchedule) {
       this.warnedAsyncSchedule = true
       this.fork(Effect.logWarning(
@@ -496,6 +496,14 @@ export class Recovery<Rec, Res, Err> {
 }
 
 const noop = (): void => {}
+
+/** The `AsyncFiberError` defect of `cause`: what `runSyncExit` returns for an effect that went async. */
+const asyncFiberErrorOf = (cause: Cause.Cause<unknown>): Cause.AsyncFiberError | undefined => {
+  for (const reason of cause.reasons) {
+    if (Cause.isDieReason(reason) && Cause.isAsyncFiberError(reason.defect)) return reason.defect
+  }
+  return undefined
+}
 
 /** Hands a dead-lettered record its failure (an expired one is already EXPIRED). */
 const deliverLetter = (letter: DeadLetter<any, any, any>): void => {
