@@ -315,6 +315,11 @@ export interface RetryPolicy<E> {
   /**
    * Gives the delay before each re-run and decides when to stop, fed with
    * the failure `E`: `Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 3 }))`.
+   * Its steps must be synchronous, as the built-in schedules' are: the batcher
+   * decides a retry while it settles the batch, so a step that waits for
+   * async work (a `Schedule.modifyDelay` or `Schedule.tap` that sleeps or
+   * awaits a Promise) cannot finish; the failure is then not retried, and
+   * the batcher logs a warning once.
    */
   readonly schedule: Schedule.Schedule<unknown, E>
   /**
@@ -463,7 +468,8 @@ export interface CommonOptions<Rec, E = never> {
    * records. A record whose deadline passes while it waits fails with
    * `DeadlineExceededError` (its last failure in the cause); a withdrawn one
    * is dropped; shutdown waits for the retries (`shutdownTimeout` bounds it).
-   * `info.attempt` tells `process` which run it is.
+   * `info.attempt` tells `process` which run it is. The schedule must step
+   * synchronously (see `RetryPolicy.schedule`).
    * @default none: nothing is retried
    */
   readonly retry?: RetryPolicy<E> | undefined
@@ -548,7 +554,9 @@ export const layer = <Self, Rec, Res, E, R = never>(
 
 /**
  * The tuning knobs of a batcher, every one optional: the options of `make`
- * without `process` and `costEstimator`. What `config` reads.
+ * other than its functions and failure policy (`process` / `processExits`,
+ * `costEstimator`, `groupBy`, `retry`, `onBatchFailure`, `onDeadLetter`).
+ * What `config` reads.
  *
  * @category models
  * @since 0.1.0
@@ -626,22 +634,48 @@ export interface CurrentTuning extends Reconfiguration {
 export const config = (prefix = "BATCHER"): Config.Config<Tuning> => tuningConfig(prefix)
 
 /**
+ * The options of `layerConfig`: everything `make` takes that `Config` does
+ * not read (`process` or `processExits`, exactly one, and the functions and
+ * failure policy), and the `Config` of the tuning knobs.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export type LayerConfigOptions<Rec, Res, E = never, R = never> =
+  & Pick<CommonOptions<Rec, E>, "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter">
+  & (ProcessOptions<Rec, Res, E, R> | ProcessExitsOptions<Rec, Res, E, R>)
+  & {
+    /**
+     * Where the tuning knobs come from.
+     * @default `Batcher.config()`: the `BATCHER_*` variables
+     */
+    readonly config?: Config.Config<Tuning> | undefined
+  }
+
+/**
  * Like `layer`, with the tuning knobs read through Effect `Config` (by default
- * `Batcher.config()`, the `BATCHER_*` variables). Fails with
- * `BatcherConfigError` naming the variable when a value is invalid, or with
+ * `Batcher.config()`, the `BATCHER_*` variables) and everything else given in
+ * code: `process` or `processExits` (exactly one), `retry`,
+ * `onBatchFailure`, `onDeadLetter`, `costEstimator` and `groupBy`. Use it to
+ * tune a deployed batcher from its environment without a rebuild.
+ *
+ * Fails with `BatcherConfigError` when an option is invalid (naming the
+ * variable when the value was read from one, as in
+ * `maxBatchSize (from BATCHER_MAX_BATCH_SIZE)`), or with
  * `Config.ConfigError` when the configuration cannot be read.
  *
  * **Example**
  *
  * ```ts
- * import { Context, Effect } from "effect"
+ * import { Context, Effect, Exit, Schedule } from "effect"
  * import { Batcher } from "effect-dynamic-batcher"
  *
  * class Embedder extends Context.Service<Embedder, Batcher.Batcher<string, number>>()("Embedder") {}
  *
  * // BATCHER_MAX_BATCH_SIZE=64 BATCHER_BATCH_TIMEOUT="5 millis" node app.js
  * const EmbedderLive = Batcher.layerConfig(Embedder, {
- *   process: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((t) => t.length))
+ *   processExits: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map((t) => Exit.succeed(t.length))),
+ *   retry: { schedule: Schedule.exponential("100 millis").pipe(Schedule.upTo({ times: 3 })) }
  * })
  * ```
  *
@@ -650,21 +684,19 @@ export const config = (prefix = "BATCHER"): Config.Config<Tuning> => tuningConfi
  */
 export const layerConfig = <Self, Rec, Res, E, R = never>(
   key: Context.Key<Self, Batcher<Rec, Res, E>>,
-  options: {
-    readonly process: ProcessOptions<Rec, Res, E, R>["process"]
-    readonly costEstimator?: CommonOptions<Rec, E>["costEstimator"]
-    readonly groupBy?: CommonOptions<Rec, E>["groupBy"]
-    readonly config?: Config.Config<Tuning> | undefined
-  }
+  options: LayerConfigOptions<Rec, Res, E, R>
 ): Layer.Layer<Self, BatcherConfigError | Config.ConfigError, R> => {
   const source = options.config ?? config()
+  // Picked one by one: a knob given here by mistake must not override the one read from Config.
+  const { costEstimator, groupBy, onBatchFailure, onDeadLetter, process, processExits, retry } = options
+  const given = { costEstimator, groupBy, onBatchFailure, onDeadLetter, process, processExits, retry } as
+    & CommonOptions<Rec, E>
+    & (ProcessOptions<Rec, Res, E, R> | ProcessExitsOptions<Rec, Res, E, R>)
   return Layer.effect(
     key,
     Effect.flatMap(source, (tuning) =>
-      Effect.mapError(
-        make({ ...tuning, process: options.process, costEstimator: options.costEstimator, groupBy: options.groupBy }),
-        (error) => nameVariable(source, error)
-      ))
+      // `make` checks that exactly one of process and processExits is given, as for `layer`.
+      Effect.mapError(make({ ...tuning, ...given }), (error) => nameVariable(source, error)))
   )
 }
 

@@ -136,7 +136,9 @@ export class Recovery<Rec, Res, Err> {
   private readonly telemetry: Telemetry
   private readonly now: () => number
   private readonly watchDeadline: (entry: Entry<Rec, Res, Err>) => void
-  private readonly context: Context.Context<never>
+  private readonly runSync: <A, E>(effect: Effect.Effect<A, E>) => Exit.Exit<A, E>
+  /** Whether the retry schedule was already found unable to step synchronously (warned once per batcher). */
+  private warnedAsyncSchedule = false
 
   constructor(
     policy: Policy<Rec, Err>,
@@ -156,8 +158,8 @@ export class Recovery<Rec, Res, Err> {
     this.executor = executor
     this.counters = counters
     this.telemetry = telemetry
-    this.context = context
     this.fork = Effect.runForkWith(context)
+    this.runSync = Effect.runSyncExitWith(context)
   }
 
   /**
@@ -327,18 +329,19 @@ export class Recovery<Rec, Res, Err> {
   ): boolean {
     const retry = this.policy.retry
     if (retry === undefined || (!checked && !this.retryable(cause))) return false
-    const run = Effect.runSyncExitWith(this.context)
     let lineage = batch.lineage as Lineage | undefined
     if (lineage === undefined) {
-      const made = run(Schedule.toStep(retry.schedule) as Effect.Effect<Lineage>)
+      const made = this.stepSync(Schedule.toStep(retry.schedule) as Effect.Effect<Lineage>)
       if (Exit.isFailure(made)) return false
       lineage = made.value
     }
     const error = Cause.findErrorOption(cause)
-    const stepped = run(lineage(this.now(), error._tag === "Some" ? error.value : undefined) as Effect.Effect<
-      [unknown, Duration.Duration],
-      unknown
-    >)
+    const stepped = this.stepSync(
+      lineage(this.now(), error._tag === "Some" ? error.value : undefined) as Effect.Effect<
+        [unknown, Duration.Duration],
+        unknown
+      >
+    )
     // The schedule is done (or failed, or cannot step synchronously): no more retries.
     if (Exit.isFailure(stepped)) return false
     const delay = Duration.toMillis(stepped.value[1])
@@ -350,6 +353,31 @@ export class Recovery<Rec, Res, Err> {
     }
     this.wait(sealed, this.now() + delay)
     return true
+  }
+
+  /**
+   * Runs a step of the retry schedule synchronously: a batch settles in one
+   * go, so its retry is decided then. A step that would wait for async work
+   * comes back as a defect (`AsyncFiberError`) rather than as the schedule
+   * being done; its fiber is stopped, the failure goes unretried, and the
+   * first such step of the batcher logs a warning, since the schedule would
+   * otherwise silently never retry.
+   */
+  private stepSync<A>(step: Effect.Effect<A, unknown>): Exit.Exit<A, unknown> {
+    const exit = this.runSync(step)
+    if (Exit.isSuccess(exit)) return exit
+    const stuck = asyncFiberErrorOf(exit.cause)
+    if (stuck === undefined) return exit
+    stuck.fiber.interruptUnsafe()
+    if (!this.warnedAsyncSchedule) {
+      this.warnedAsyncSchedule = true
+      this.fork(Effect.logWarning(
+        `Batcher "${this.telemetry.name}": the retry schedule could not step synchronously (its step waits ` +
+          `for async work, such as a Schedule.modifyDelay or Schedule.tap that sleeps or awaits a Promise), ` +
+          `so failures are not retried; give retry a schedule whose steps are synchronous`
+      ))
+    }
+    return exit
   }
 
   /**
@@ -468,6 +496,14 @@ export class Recovery<Rec, Res, Err> {
 }
 
 const noop = (): void => {}
+
+/** The `AsyncFiberError` defect of `cause`: what `runSyncExit` returns for an effect that went async. */
+const asyncFiberErrorOf = (cause: Cause.Cause<unknown>): Cause.AsyncFiberError | undefined => {
+  for (const reason of cause.reasons) {
+    if (Cause.isDieReason(reason) && Cause.isAsyncFiberError(reason.defect)) return reason.defect
+  }
+  return undefined
+}
 
 /** Hands a dead-lettered record its failure (an expired one is already EXPIRED). */
 const deliverLetter = (letter: DeadLetter<any, any, any>): void => {

@@ -122,7 +122,11 @@ export class Telemetry {
   private reportedQueueSize: number | undefined = undefined
   private reportedInFlight: number | undefined = undefined
 
+  /** The batcher's `name`, for its metrics and for warnings that name it. */
+  readonly name: string
+
   constructor(name: string, context: Context.Context<never>) {
+    this.name = name
     this.metrics = makeMetrics(name)
     this.context = context
   }

@@ -4,7 +4,7 @@
  * records whose own `Exit` failed retryably run again as a batch of their own.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Effect, Exit, Fiber, Schedule } from "effect"
+import { Cause, Data, Effect, Exit, Fiber, Logger, Schedule } from "effect"
 import { Batcher, BatcherConfigError, DeadlineExceededError } from "effect-dynamic-batcher"
 import type { BatchInfo } from "effect-dynamic-batcher/Batcher"
 import { DynamicBatcher } from "effect-dynamic-batcher/promise"
@@ -198,6 +198,39 @@ describe("retry", () => {
       const stats = yield* batcher.stats
       assert.strictEqual(stats.totalSubmitted, stats.totalCompleted + stats.totalWithdrawn + stats.queueSize)
       assert.deepStrictEqual([stats.totalWithdrawn, stats.totalCompleted], [1, 1])
+    }))
+
+  it.effect("a schedule that cannot step synchronously retries nothing and says so once; a done one says nothing", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const logger = Logger.make((options) => {
+        if (options.logLevel === "Warn") warnings.push(String(options.message))
+      })
+      const run = (schedule: Schedule.Schedule<unknown, Transient>) =>
+        Effect.gen(function*() {
+          const { process, runs } = flaky(10)
+          const batcher = yield* Batcher.make({ name: "async", process, batchTimeout: 0, retry: { schedule } })
+          const fiber = yield* Effect.forkChild(
+            Effect.forEach([1, 2], (n) => Effect.flip(batcher.submit(n)), { concurrency: "unbounded" })
+          )
+          yield* TestClock.adjust("1 second")
+          const errors = yield* Fiber.join(fiber)
+          return { errors, runs: runs.length, retries: (yield* batcher.stats).totalRetries }
+        }).pipe(Effect.provideService(Logger.CurrentLoggers, new Set([logger])))
+
+      // Its step awaits a Promise, which the batcher's synchronous step cannot wait for.
+      const awaiting = Schedule.spaced("10 millis").pipe(
+        Schedule.modifyDelay(({ duration }) => Effect.promise(() => Promise.resolve(duration)))
+      )
+      const stuck = yield* run(awaiting)
+      assert.deepStrictEqual(stuck.errors, [new Transient({ status: 503 }), new Transient({ status: 503 })])
+      assert.deepStrictEqual([stuck.runs, stuck.retries], [2, 0], "each batch ran once and was not retried")
+      assert.lengthOf(warnings, 1, "once per batcher, though both batches could not step")
+      assert.match(warnings[0], /^Batcher "async": the retry schedule could not step synchronously/)
+
+      const done = yield* run(Schedule.recurs(0))
+      assert.deepStrictEqual([done.runs, done.retries], [2, 0])
+      assert.lengthOf(warnings, 1, "a schedule that is done is no news")
     }))
 })
 
