@@ -642,7 +642,10 @@ export const config = (prefix = "BATCHER"): Config.Config<Tuning> => tuningConfi
  * @since 0.3.0
  */
 export type LayerConfigOptions<Rec, Res, E = never, R = never> =
-  & Pick<CommonOptions<Rec, E>, "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter">
+  & Pick<
+    CommonOptions<Rec, E>,
+    "costEstimator" | "groupBy" | "retry" | "onBatchFailure" | "onDeadLetter" | "adaptive" | "admission"
+  >
   & (ProcessOptions<Rec, Res, E, R> | ProcessExitsOptions<Rec, Res, E, R>)
   & {
     /**
@@ -656,7 +659,7 @@ export type LayerConfigOptions<Rec, Res, E = never, R = never> =
  * Like `layer`, with the tuning knobs read through Effect `Config` (by default
  * `Batcher.config()`, the `BATCHER_*` variables) and everything else given in
  * code: `process` or `processExits` (exactly one), `retry`,
- * `onBatchFailure`, `onDeadLetter`, `costEstimator` and `groupBy`. Use it to
+ * `onBatchFailure`, `onDeadLetter`, `adaptive`, `admission`, `costEstimator` and `groupBy`. Use it to
  * tune a deployed batcher from its environment without a rebuild.
  *
  * Fails with `BatcherConfigError` when an option is invalid (naming the
@@ -688,8 +691,19 @@ export const layerConfig = <Self, Rec, Res, E, R = never>(
 ): Layer.Layer<Self, BatcherConfigError | Config.ConfigError, R> => {
   const source = options.config ?? config()
   // Picked one by one: a knob given here by mistake must not override the one read from Config.
-  const { costEstimator, groupBy, onBatchFailure, onDeadLetter, process, processExits, retry } = options
-  const given = { costEstimator, groupBy, onBatchFailure, onDeadLetter, process, processExits, retry } as
+  const { adaptive, admission, costEstimator, groupBy, onBatchFailure, onDeadLetter, process, processExits, retry } =
+    options
+  const given = {
+    adaptive,
+    admission,
+    costEstimator,
+    groupBy,
+    onBatchFailure,
+    onDeadLetter,
+    process,
+    processExits,
+    retry
+  } as
     & CommonOptions<Rec, E>
     & (ProcessOptions<Rec, Res, E, R> | ProcessExitsOptions<Rec, Res, E, R>)
   return Layer.effect(
