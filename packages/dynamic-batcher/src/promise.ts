@@ -33,7 +33,7 @@ import type { Engine } from "./internal/engine.ts"
 import { inertEngine, shutdownError } from "./internal/engine.ts"
 import { Entry, EntryGroup } from "./internal/entry.ts"
 import { resultsMismatch } from "./internal/executor.ts"
-import { checkRecordFunctions, knobsOf, millisOf, validateTuningUnsafe } from "./internal/options.ts"
+import { checkRecordFunctions, knobsOf, learningOf, millisOf, validateTuningUnsafe } from "./internal/options.ts"
 import type { DispatchPolicy, Tuning } from "./internal/options.ts"
 import { policyOf } from "./internal/recovery.ts"
 import { keepShape } from "./internal/shapes.ts"
@@ -143,6 +143,21 @@ export interface DynamicBatcherKnobs<Rec> {
    * @default none
    */
   readonly onDeadLetter?: ((record: Rec, error: unknown, info: BatchInfo) => PromiseLike<void> | void) | undefined
+  /**
+   * Adaptive batching: the cap and wait tuned to keep the `percentile`
+   * (default 0.99) of latency under `targetLatency` (ms or a duration
+   * string); see `Batcher.Options.adaptive`. @default none
+   */
+  readonly adaptive?: {
+    readonly targetLatency: number | Duration.Input
+    readonly percentile?: number | undefined
+  } | undefined
+  /**
+   * `"predictive"`: a submit the learnt batch time says cannot reach
+   * `processFn` by its deadline rejects at once with `DeadlineExceededError`
+   * (`reason: "predicted"`); see `Batcher.Options.admission`. @default none
+   */
+  readonly admission?: "predictive" | undefined
   /** Estimates a record's cost when no `estimatedCost` is given. */
   readonly costEstimator?: ((record: Rec) => number) | undefined
   /** Batches per key: records with different keys never share a batch. @default none */
@@ -262,6 +277,8 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
         actual: fn
       })
     }
+    const learning = learningOf(knobs)
+    if (learning instanceof BatcherConfigError) throw learning
     const checked = checkRecordFunctions(knobs) ?? validateTuningUnsafe(knobs)
     if (checked instanceof BatcherConfigError) throw checked
     const failures = {
