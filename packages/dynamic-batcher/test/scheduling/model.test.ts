@@ -5,7 +5,8 @@
  *
  * The main property draws random options — `maxConcurrentBatches`, keys
  * (`groupBy`), priority levels, per-call timeouts, `maxQueueDelay`,
- * `priorityAging` — a random workload over the four submit APIs, `reconfigure`
+ * `priorityAging`, adaptive batching (whose cap and wait move on every batch,
+ * within the configured ones) — a random workload over the four submit APIs, `reconfigure`
  * calls at random moments (some invalid), faults of `process` (failures,
  * defects, latencies), producer interruptions and a shutdown, and checks the
  * invariants listed on `checkCase` against a model of the tuning.
@@ -89,6 +90,8 @@ interface CaseSpec {
   readonly latencies: ReadonlyArray<number>
   readonly shutdownAt: number
   readonly shutdownVia: "shutdown" | "scope"
+  /** Adaptive batching's target latency (ms): the cap and wait in force then move on every batch. */
+  readonly adaptiveTarget: number | undefined
 }
 
 const costArb = fc.oneof(
@@ -167,7 +170,11 @@ const caseArb: fc.Arbitrary<CaseSpec> = fc
       { weight: 1, arbitrary: fc.integer({ min: 0, max: 20 }) },
       { weight: 4, arbitrary: fc.integer({ min: 20, max: 100 }) }
     ),
-    shutdownVia: fc.constantFrom<"shutdown" | "scope">("shutdown", "scope")
+    shutdownVia: fc.constantFrom<"shutdown" | "scope">("shutdown", "scope"),
+    adaptiveTarget: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 60 }) }
+    )
   })
   .map(({ minBatchSizeSeed, maxBatchSize, ...rest }): CaseSpec => ({
     knobs: {
@@ -189,7 +196,8 @@ const caseArb: fc.Arbitrary<CaseSpec> = fc
     outcomes: rest.outcomes,
     latencies: rest.latencies,
     shutdownAt: rest.shutdownAt,
-    shutdownVia: rest.shutdownVia
+    shutdownVia: rest.shutdownVia,
+    adaptiveTarget: rest.adaptiveTarget
   }))
 
 // -----------------------------------------------------------------------------
@@ -343,6 +351,7 @@ const runCase = (spec: CaseSpec): Effect.Effect<CaseRun> =>
         return rec.cost
       },
       ...(spec.keys === 0 ? {} : { groupBy: (rec: Rec) => rec.key }),
+      ...(spec.adaptiveTarget === undefined ? {} : { adaptive: { targetLatency: spec.adaptiveTarget } }),
       ...knobs
     }).pipe(
       Scope.provide(scope),
