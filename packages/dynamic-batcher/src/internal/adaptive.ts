@@ -29,8 +29,13 @@
  *    shrinks by a fifth; under 80% of it it grows by 0.05: additive increase,
  *    multiplicative decrease, as in Clipper, but on the model's headroom
  *    rather than on the cap itself, so one step never undoes what the model
- *    knows. Each step waits for fresh evidence: enough records measured
- *    since the last step to see the percentile, none from before it.
+ *    knows. It shrinks only while the batches reach the cap (their mean
+ *    size at least 80% of it): when they do not, the latency comes from the
+ *    wait and the device, and a lower cap would only fall below the size
+ *    that keeps up with the arrivals. Each step waits for fresh evidence,
+ *    none from before the last step: enough records to see the percentile,
+ *    in as many batches (up to the 64 remembered), since each batch's oldest
+ *    record stands for all of its records.
  * 4. Overload: when a full batch or more waits in the queue beyond the
  *    batches formed (or producers wait for room), batch after batch, the
  *    queue is what makes records late and no cap meets the target; then
@@ -148,8 +153,9 @@ export class AdaptiveController {
   private readonly weights = new Float64Array(WINDOW)
   private next = 0
   private filled = 0
-  /** Records measured since `gamma` last moved. */
+  /** Records, and batches, measured since `gamma` last moved. */
   private fresh = 0
+  private freshBatches = 0
   private overloadStreak = 0
 
   constructor(model: BatchTimeModel, targetMs: number, percentile: number, bounds: Bounds) {
@@ -182,10 +188,14 @@ export class AdaptiveController {
     this.next = (this.next + 1) % WINDOW
     if (this.filled < WINDOW) this.filled++
     this.fresh += size
+    this.freshBatches++
     this.overloadStreak = backlogged ? this.overloadStreak + 1 : 0
-    if (this.overloadStreak === 0 && this.fresh >= this.evidence()) {
+    const evidence = this.evidence()
+    if (this.overloadStreak === 0 && this.fresh >= evidence && this.freshBatches >= Math.min(WINDOW, evidence)) {
       const measured = this.measured()
-      if (measured > this.targetMs) {
+      // Only a cap the batches reach can shorten their latency: a lower one
+      // would only drop below the size that keeps up with the arrivals.
+      if (measured > this.targetMs && this.model.meanSize >= 0.8 * this.cap) {
         this.gamma = Math.max(0.1, this.gamma * 0.8)
         this.forget()
       } else if (measured < 0.8 * this.targetMs && this.gamma < 1) {
@@ -213,6 +223,7 @@ export class AdaptiveController {
   /** `gamma` moved: the next step judges only latencies measured under it. */
   private forget(): void {
     this.fresh = 0
+    this.freshBatches = 0
     this.filled = 0
     this.next = 0
   }
