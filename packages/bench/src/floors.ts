@@ -66,6 +66,8 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
         return sizes.w3Submits
       case "W4":
         return sizes.w4
+      case "W6":
+        return sizes.w6PhaseMs
     }
   }
   /** `a`'s metric over `b`'s, in the same workload (and path, unless `viaB` differs). */
