@@ -265,7 +265,11 @@ if (syncResults.length > 0) {
   )
 }
 if (results.some((r) => r.spec.group === "W6")) {
-  lines.push("### W6: adaptive batching under a load that steps (light → saturating → overload)", "", stepsTables(results))
+  lines.push(
+    "### W6: adaptive batching under a load that steps (light → saturating → overload)",
+    "",
+    stepsTables(results)
+  )
 }
 if (!smoke) {
   lines.push("## Floors (ratios within this run)", "", floorsTable(floors), "", floorSummary(floors), "")

@@ -190,9 +190,10 @@ const w6Peer = (setting: "adaptive" | keyof typeof FIXED_SETTINGS, dispatch: "fu
     : FIXED_SETTINGS[setting]
   return peer({
     name: setting === "adaptive" ? `ours-adaptive${suffix}` : `ours-fixed-${setting}${suffix}`,
-    description: `effect-dynamic-batcher, dispatch "${dispatch}", maxBatchSize ${options.maxBatchSize}, batchTimeout ${options.batchTimeout} ms${
-      setting === "adaptive" ? `, adaptive: { targetLatency: ${ADAPTIVE_TARGET_MS} ms }` : ""
-    } (W6 only)`,
+    description:
+      `effect-dynamic-batcher, dispatch "${dispatch}", maxBatchSize ${options.maxBatchSize}, batchTimeout ${options.batchTimeout} ms${
+        setting === "adaptive" ? `, adaptive: { targetLatency: ${ADAPTIVE_TARGET_MS} ms }` : ""
+      } (W6 only)`,
     dispatch,
     options,
     workloads: ["W6"]
