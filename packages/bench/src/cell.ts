@@ -9,9 +9,10 @@
  * Exits 1 if any cell failed (a crash or a wrong result).
  */
 import { peerByName } from "./peers/index.ts"
-import type { CellResult, CellSpec, Metrics } from "./spec.ts"
+import type { CellResult, CellSpec, Metrics, SeriesPoint } from "./spec.ts"
 import { cellKey, RESULT_PREFIX } from "./spec.ts"
 import { summarize } from "./stats.ts"
+import { runSteps } from "./steps.ts"
 import { runOnce } from "./workloads.ts"
 
 const settle = async (): Promise<void> => {
@@ -23,6 +24,7 @@ const runCell = async (spec: CellSpec): Promise<CellResult> => {
   const started = performance.now()
   const key = cellKey(spec)
   const peer = peerByName(spec.peer)
+  let series: ReadonlyArray<SeriesPoint> | undefined
   const result = (status: CellResult["status"], runs: ReadonlyArray<Metrics>, reason?: string): CellResult => ({
     key,
     spec,
@@ -30,6 +32,7 @@ const runCell = async (spec: CellSpec): Promise<CellResult> => {
     reason,
     runs,
     ...summarize(runs),
+    series,
     wallMs: performance.now() - started
   })
   const unavailable = await peer.unavailable?.()
@@ -40,12 +43,21 @@ const runCell = async (spec: CellSpec): Promise<CellResult> => {
     for (let i = 0; i < spec.warmup.runs + spec.runs; i++) {
       const warm = i < spec.warmup.runs
       await settle()
-      const metrics = await runOnce(peer, {
+      const plan = {
         spec,
         size: warm ? spec.warmup.size ?? spec.size : spec.size,
         durationMs: (warm ? spec.warmup.durationMs : undefined) ?? spec.durationMs ?? 0
-      })
-      if (!warm) runs.push(metrics)
+      }
+      if (spec.workload === "W6") {
+        const outcome = await runSteps(peer, plan)
+        if (!warm) {
+          runs.push(outcome.metrics)
+          series = outcome.series
+        }
+      } else {
+        const metrics = await runOnce(peer, plan)
+        if (!warm) runs.push(metrics)
+      }
     }
   } catch (error) {
     return result("failed", runs, error instanceof Error ? error.stack ?? error.message : String(error))

@@ -7,9 +7,11 @@
  * Issue #13's floors come first; then those of issue #4 that #13 does not
  * replace (against `RequestResolver`, W3 with "full", W5's scaling).
  */
+import { ADAPTIVE_TARGET_MS } from "./peers/ours.ts"
 import type { Sizes } from "./plan.ts"
 import type { CellResult, Via, WorkloadName } from "./spec.ts"
 import { cellKey } from "./spec.ts"
+import { W6_PHASES } from "./steps.ts"
 
 export interface FloorResult {
   readonly floor: string
@@ -66,6 +68,8 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
         return sizes.w3Submits
       case "W4":
         return sizes.w4
+      case "W6":
+        return sizes.w6PhaseMs
     }
   }
   /** `a`'s metric over `b`'s, in the same workload (and path, unless `viaB` differs). */
@@ -145,6 +149,35 @@ export const evaluateFloors = (results: ReadonlyArray<CellResult>, sizes: Sizes)
     "submit",
     "W1s ours-prio-deadline / ours-full (priorities and deadlines cost ≤ 10%)"
   )
+
+  // Adaptive batching: within 10% of the best fixed setting's throughput in
+  // every phase, and within the target wherever some fixed setting is.
+  for (const suffix of ["", "-idle"]) {
+    const adaptive = `ours-adaptive${suffix}`
+    const fixed = ["small", "right", "large"].map((setting) => `ours-fixed-${setting}${suffix}`)
+    const w6 = (peer: string, name: string) => metric("W6", peer, "submit", sizes.w6PhaseMs, name)
+    for (const { name: phase } of W6_PHASES) {
+      const throughputs = fixed.map((peer) => w6(peer, `${phase}.recPerSec`))
+      const known = throughputs.filter((v): v is number => v !== undefined)
+      const best = known.length === fixed.length ? Math.max(...known) : undefined
+      check(
+        `W6 ${phase} ${adaptive} throughput / best fixed${suffix}`,
+        ratio(w6(adaptive, `${phase}.recPerSec`), best),
+        ...atLeast(0.9),
+        x
+      )
+      const p99s = fixed.map((peer) => w6(peer, `${phase}.p99Ms`))
+      if (p99s.some((v) => v !== undefined && v <= ADAPTIVE_TARGET_MS)) {
+        check(
+          `W6 ${phase} ${adaptive} p99 (a fixed setting meets the target)`,
+          w6(adaptive, `${phase}.p99Ms`),
+          (v) => v <= ADAPTIVE_TARGET_MS,
+          `≤ ${ADAPTIVE_TARGET_MS} ms (target)`,
+          ms
+        )
+      }
+    }
+  }
 
   // Issue #4, not replaced by #13.
   for (const ours of SERIAL) versus("W1", "recPerSec", ours, "request-resolver", [(v) => v > 1, "> 1.00×"])

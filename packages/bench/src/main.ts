@@ -5,7 +5,7 @@
  *
  * Flags:
  *   --smoke            tiny sizes, 1 run, no warm-up, one child per peer, no floors
- *   --only=W1,W3,W5    only these workload groups
+ *   --only=W1,W3,W5    only these workload groups (W6: adaptive batching, its own tables)
  *   --peers=a,b        only these peers (names as in the table)
  *   --process=async    only the cells with this `process` mode (async or sync; default both)
  *   --runs=N           measured runs per cell (default 5, 11 for W1, W1s, W1b; W5 scales its own)
@@ -26,7 +26,7 @@ import { evaluateFloors, floorSummary } from "./floors.ts"
 import { peerByName, peers } from "./peers/index.ts"
 import { benchSizes, isThroughput, makePlan, smokeSizes } from "./plan.ts"
 import type { Sizes } from "./plan.ts"
-import { floorsTable, resultsTable } from "./report.ts"
+import { floorsTable, resultsTable, stepsTables } from "./report.ts"
 import type { CellResult, CellSpec } from "./spec.ts"
 import { cellKey, RESULT_PREFIX } from "./spec.ts"
 import { summarize } from "./stats.ts"
@@ -251,8 +251,9 @@ const lines = [
     meta.loadAverage.mean.toFixed(1)
   }, on ${meta.cores} cores (the bench itself adds ~1; more means shared cores and noisier numbers).`,
   "",
-  resultsTable(results.filter((r) => r.spec.process === "async"), runsLabel, w5Keys),
-  ""
+  ...(results.some((r) => r.spec.group !== "W6")
+    ? [resultsTable(results.filter((r) => r.spec.process === "async"), runsLabel, w5Keys), ""]
+    : [])
 ]
 const syncResults = results.filter((r) => r.spec.process === "sync")
 if (syncResults.length > 0) {
@@ -261,6 +262,13 @@ if (syncResults.length > 0) {
     "",
     resultsTable(syncResults, runsLabel, []),
     ""
+  )
+}
+if (results.some((r) => r.spec.group === "W6")) {
+  lines.push(
+    "### W6: adaptive batching under a load that steps (light → saturating → overload)",
+    "",
+    stepsTables(results)
   )
 }
 if (!smoke) {

@@ -23,6 +23,13 @@ export interface Sizes {
   readonly w3WarmupSubmits: number
   readonly w4: number
   readonly w5: ReadonlyArray<number>
+  /** W6: milliseconds per load phase (three phases), in a measured run and in the warm-up run. */
+  readonly w6PhaseMs: number
+  readonly w6WarmupPhaseMs: number
+  /** W6: the time series' window. */
+  readonly w6SeriesWindowMs: number
+  /** W6: how long a run waits for the backlog after the last phase before releasing the device. */
+  readonly w6DrainMs: number
   /** Measured runs per cell. */
   readonly runs: number
   /** Measured runs of the throughput cells (W1, W1s, W1b), which take well under a second each. */
@@ -42,6 +49,14 @@ export const benchSizes: Sizes = {
   w3WarmupSubmits: 50,
   w4: 100_000,
   w5: [10_000, 100_000, 1_000_000],
+  // 3 s per phase: ~60 windows of the adaptive controller's batches in the
+  // light phase, thousands in the others; 8 cells of ~13 s keep W6 under 2 min.
+  w6PhaseMs: 3_000,
+  w6WarmupPhaseMs: 150,
+  w6SeriesWindowMs: 500,
+  // Enough for every setting that keeps up in the saturating phase to drain
+  // the overload phase's backlog (about right: ~14k records at 7.2 rec/ms).
+  w6DrainMs: 2_500,
   runs: 5,
   // A median of 5 runs of 200,000 records moved the W1b ratio by up to ±8% from
   // one bench to the next on the same commit (single runs spread 42–55 ms);
@@ -65,6 +80,10 @@ export const smokeSizes: Sizes = {
   w3WarmupSubmits: 0,
   w4: 2_000,
   w5: [1_000, 2_000, 4_000],
+  w6PhaseMs: 250,
+  w6WarmupPhaseMs: 0,
+  w6SeriesWindowMs: 250,
+  w6DrainMs: 0,
   runs: 1,
   throughputRuns: 1,
   warmups: 0
@@ -152,6 +171,16 @@ export const makePlan = (
   for (const peer of selected) {
     add("W4", "W4", peer, "submit", { size: sizes.w4 })
     add("W4", "W4", peer, "bulk", { size: sizes.w4 })
+  }
+  // W6: one long run per setting (its numbers are per phase and over time, not a median of runs).
+  for (const peer of selected.filter((p) => p.workloads?.includes("W6"))) {
+    add("W6", "W6", peer, "submit", {
+      size: sizes.w6PhaseMs,
+      durationMs: sizes.w6PhaseMs,
+      steps: { seriesWindowMs: sizes.w6SeriesWindowMs, drainMs: sizes.w6DrainMs },
+      runs: 1,
+      warmup: { runs: sizes.w6WarmupPhaseMs > 0 ? 1 : 0, durationMs: sizes.w6WarmupPhaseMs }
+    })
   }
   for (const peer of selected.filter((p) => W5_PEERS.includes(p.name))) {
     for (const size of sizes.w5) {

@@ -1,7 +1,9 @@
 /** The Markdown tables `pnpm bench` prints (and the README quotes). */
 import type { FloorResult } from "./floors.ts"
+import { ADAPTIVE_TARGET_MS } from "./peers/ours.ts"
 import type { CellResult, CellSpec, Metrics } from "./spec.ts"
 import { cellKey } from "./spec.ts"
+import { W6_PHASES } from "./steps.ts"
 
 const n = (v: number) => v.toLocaleString("en-US")
 
@@ -84,7 +86,7 @@ export const resultsTable = (
     "| --- | --- | --- | --- | --- | --- | --- |"
   ]
   const groups = ["W1", "W1s", "W1b", "W2", "W3", "W4"]
-  const main = results.filter((r) => r.spec.group !== "W5")
+  const main = results.filter((r) => r.spec.group !== "W5" && r.spec.group !== "W6")
     .sort((a, b) => groups.indexOf(a.spec.group) - groups.indexOf(b.spec.group))
     .map((r) => ({ r, w5: false }))
   const w5 = w5Keys.flatMap((key) => {
@@ -123,3 +125,61 @@ export const floorsTable = (floors: ReadonlyArray<FloorResult>): string =>
       `| ${f.floor} | ${f.measured} | ${f.required} | ${f.verdict === "FAIL" ? "**FAIL**" : f.verdict} |`
     )
   ].join("\n")
+
+const latency = (v: number) => Number.isFinite(v) ? `${v.toFixed(1)} ms` : "—"
+
+/**
+ * W6: per dispatch policy, one row per phase and setting (offered and
+ * completed records/s, the p99 of the records submitted in the phase, the
+ * cap and wait in force at its end), then the adaptive setting's time
+ * series, a row per window. A p99 with censored records (no result by the
+ * run's cut-off) is a lower bound, shown with "≥".
+ */
+export const stepsTables = (results: ReadonlyArray<CellResult>): string => {
+  const w6 = results.filter((r) => r.spec.group === "W6")
+  const lines: Array<string> = []
+  for (const suffix of ["", "-idle"]) {
+    const cells = w6.filter((r) => r.spec.peer.endsWith("-idle") === (suffix === "-idle"))
+    if (cells.length === 0) continue
+    lines.push(
+      `#### W6, dispatch "${suffix === "" ? "full" : "idle"}" (target p99 ${ADAPTIVE_TARGET_MS} ms)`,
+      "",
+      "| Phase | Setting | Offered rec/s | Throughput rec/s | p99 | Cap / wait at end |",
+      "| --- | --- | --- | --- | --- | --- |"
+    )
+    for (const { name: phase } of W6_PHASES) {
+      for (const r of cells) {
+        const m = r.median
+        if (r.status !== "ok") {
+          lines.push(`| ${phase} | ${r.spec.peer} | ${r.status === "skipped" ? "skipped" : "**FAILED**"} | | | |`)
+          continue
+        }
+        const censored = m[`${phase}.censored`] > 0
+        lines.push(
+          `| ${phase} | ${r.spec.peer} | ${rate(m[`${phase}.offeredPerSec`])} | ${rate(m[`${phase}.recPerSec`])} | ${
+            censored ? "≥ " : ""
+          }${latency(m[`${phase}.p99Ms`])} | ${m[`${phase}.cap`]} / ${m[`${phase}.waitMs`]} ms |`
+        )
+      }
+    }
+    const adaptive = cells.find((r) => r.spec.peer === `ours-adaptive${suffix}`)
+    if (adaptive?.series !== undefined && adaptive.series.length > 0) {
+      lines.push(
+        "",
+        `${adaptive.spec.peer} over time (window of ${
+          adaptive.spec.steps?.seriesWindowMs ?? 0
+        } ms; p99 of the records submitted in it; cap and wait in force at its end):`,
+        "",
+        "| From | Phase | rec/s | p99 | Cap | Wait |",
+        "| --- | --- | --- | --- | --- | --- |",
+        ...adaptive.series.map((point) =>
+          `| ${(point.fromMs / 1000).toFixed(2)} s | ${point.phase} | ${rate(point.recPerSec)} | ${
+            latency(point.p99Ms)
+          } | ${point.cap} | ${point.waitMs} ms |`
+        )
+      )
+    }
+    lines.push("")
+  }
+  return lines.join("\n")
+}

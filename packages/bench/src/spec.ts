@@ -1,6 +1,6 @@
 /** What a cell is (one peer × one workload at one size) and what it reports. */
 
-export type WorkloadName = "W1" | "W1s" | "W1b" | "W2" | "W3" | "W4"
+export type WorkloadName = "W1" | "W1s" | "W1b" | "W2" | "W3" | "W4" | "W6"
 
 /** How the producers reach the peer: a fiber/promise per record, or the bulk path. */
 export type Via = "submit" | "bulk"
@@ -24,14 +24,17 @@ export interface CellSpec {
   readonly via: Via
   readonly process: ProcessMode
   /**
-   * Records (W1, W1b, W4), producers (W1s, W2) or sequential submits (W3).
+   * Records (W1, W1b, W4), producers (W1s, W2), sequential submits (W3) or
+   * milliseconds per phase (W6, the same as `durationMs`).
    */
   readonly size: number
   /** W1s: sequential submits per producer. */
   readonly perProducer?: number | undefined
-  /** W2: how long the producers loop. */
+  /** W2: how long the producers loop; W6: how long each load phase lasts. */
   readonly durationMs?: number | undefined
   readonly windowMs: number
+  /** W6: the time series' window, and how long a run waits for the backlog after the last phase. */
+  readonly steps?: { readonly seriesWindowMs: number; readonly drainMs: number } | undefined
   readonly runs: number
   readonly warmup: {
     readonly runs: number
@@ -45,6 +48,21 @@ export interface CellSpec {
 /** One run's numbers, by metric name. */
 export type Metrics = Record<string, number>
 
+/**
+ * W6: one window of a run's time series (milliseconds from the start of the
+ * first phase): records completed in it per second, the p99 latency of the
+ * records submitted in it, and the cap and wait the batcher had in force at
+ * its end (`BatchStats.effectiveMaxBatchSize`, `effectiveBatchTimeoutMs`).
+ */
+export interface SeriesPoint {
+  readonly fromMs: number
+  readonly phase: string
+  readonly recPerSec: number
+  readonly p99Ms: number
+  readonly cap: number
+  readonly waitMs: number
+}
+
 export interface CellResult {
   readonly key: string
   readonly spec: CellSpec
@@ -55,6 +73,8 @@ export interface CellResult {
   readonly median: Metrics
   readonly min: Metrics
   readonly max: Metrics
+  /** W6: the time series of the last measured run. */
+  readonly series?: ReadonlyArray<SeriesPoint> | undefined
   /** Wall time of the whole cell, child process included. */
   readonly wallMs: number
 }

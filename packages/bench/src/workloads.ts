@@ -250,6 +250,9 @@ const runEffect = (peer: EffectPeer, plan: RunPlan): Promise<Metrics> => {
           return { bytesPerRec: (after - before) / size }
         }))
     }
+
+    case "W6":
+      throw new Error("W6 runs through steps.ts (runSteps), not runOnce")
   }
 }
 
@@ -369,6 +372,9 @@ const runPromise = (peer: PromisePeer, plan: RunPlan): Promise<Metrics> => {
         return { bytesPerRec: (after - before) / size }
       })
     }
+
+    case "W6":
+      throw new Error("W6 runs through steps.ts (runSteps), not runOnce")
   }
 }
 

@@ -9,7 +9,8 @@ import {
   oursIdleConcurrent,
   oursKeyed,
   oursPrioritiesDeadlines,
-  oursRecovery
+  oursRecovery,
+  w6Peers
 } from "./ours.ts"
 import { promiseMin } from "./promise-min.ts"
 import { requestResolver } from "./request-resolver.ts"
@@ -30,7 +31,8 @@ export const peers: ReadonlyArray<Peer> = [
   oursPrioritiesDeadlines,
   oursRecovery,
   oursPromise,
-  serialLoop
+  serialLoop,
+  ...w6Peers
 ]
 
 export const peerByName = (name: string): Peer => {

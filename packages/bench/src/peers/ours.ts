@@ -8,7 +8,7 @@
  * `offerAll` is the bulk path. `maxQueueSize` is set by the harness to at
  * least the workload's size, since the other peers have no bound.
  */
-import { Effect, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type * as Library from "effect-dynamic-batcher"
 import type { WorkloadName } from "../spec.ts"
 import type { EffectBatcher, EffectPeer, PeerOptions } from "./types.ts"
@@ -35,7 +35,14 @@ interface Variant {
   /** Options of `Batcher.make` beyond the shared ones. */
   readonly options?: Pick<
     Library.Batcher.CommonOptions<number>,
-    "maxConcurrentBatches" | "maxQueueDelay" | "retry" | "onBatchFailure" | "onDeadLetter"
+    | "maxConcurrentBatches"
+    | "maxQueueDelay"
+    | "retry"
+    | "onBatchFailure"
+    | "onDeadLetter"
+    | "maxBatchSize"
+    | "batchTimeout"
+    | "adaptive"
   >
   /** Records are numbers in every workload; the keyed variant groups them by value. */
   readonly groupBy?: ((record: number) => number) | undefined
@@ -70,7 +77,11 @@ const make = (variant: Variant): EffectPeer["make"] =>
           ? (record) => batcher.submit(record)
           : (record) => batcher.submit(record, perSubmit(submits++)),
         offerAll: (records) => batcher.offerAll(records),
-        utilization: Effect.map(batcher.stats, (stats) => stats.utilization)
+        utilization: Effect.map(batcher.stats, (stats) => stats.utilization),
+        effective: Effect.map(
+          batcher.stats,
+          (stats) => ({ cap: stats.effectiveMaxBatchSize, waitMs: stats.effectiveBatchTimeoutMs })
+        )
       }
     }
   )
@@ -155,3 +166,41 @@ export const oursRecovery: EffectPeer = peer({
   options: { retry: { schedule: Schedule.recurs(2) }, onBatchFailure: "bisect", onDeadLetter: () => Effect.void },
   workloads: ["W1s", "W1b"]
 })
+
+/**
+ * W6 (adaptive batching under a load that steps): ours with `adaptive` on,
+ * `maxBatchSize` and `batchTimeout` as its upper bounds, against three fixed
+ * settings on the same device (`ADAPTIVE_TARGET_MS`, `FIXED_SETTINGS`), each
+ * in both dispatch policies. `maxBatchSize`/`batchTimeout` override the
+ * harness's shared ones: W6 compares settings.
+ */
+export const ADAPTIVE_TARGET_MS = 50
+
+/** The fixed settings W6 compares against: too small, about right, too large for the device. */
+export const FIXED_SETTINGS = {
+  small: { maxBatchSize: 16, batchTimeout: 2 },
+  right: { maxBatchSize: 128, batchTimeout: 10 },
+  large: { maxBatchSize: 512, batchTimeout: 100 }
+} as const
+
+const w6Peer = (setting: "adaptive" | keyof typeof FIXED_SETTINGS, dispatch: "full" | "idle"): EffectPeer => {
+  const suffix = dispatch === "idle" ? "-idle" : ""
+  const options = setting === "adaptive"
+    ? { ...FIXED_SETTINGS.large, adaptive: { targetLatency: Duration.millis(ADAPTIVE_TARGET_MS) } }
+    : FIXED_SETTINGS[setting]
+  return peer({
+    name: setting === "adaptive" ? `ours-adaptive${suffix}` : `ours-fixed-${setting}${suffix}`,
+    description:
+      `effect-dynamic-batcher, dispatch "${dispatch}", maxBatchSize ${options.maxBatchSize}, batchTimeout ${options.batchTimeout} ms${
+        setting === "adaptive" ? `, adaptive: { targetLatency: ${ADAPTIVE_TARGET_MS} ms }` : ""
+      } (W6 only)`,
+    dispatch,
+    options,
+    workloads: ["W6"]
+  })
+}
+
+/** The W6 settings in table order, `dispatch: "full"` first: adaptive, then the fixed ones. */
+export const w6Peers: ReadonlyArray<EffectPeer> = (["full", "idle"] as const).flatMap((dispatch) =>
+  (["adaptive", "small", "right", "large"] as const).map((setting) => w6Peer(setting, dispatch))
+)

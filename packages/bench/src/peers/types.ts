@@ -38,6 +38,8 @@ export interface EffectBatcher<Rec, Res> {
     | undefined
   /** The peer's own utilization measure, if it keeps one (ours: `BatchStats.utilization`). */
   readonly utilization?: Effect.Effect<number> | undefined
+  /** The batch cap and wait in force now, if the peer reports them (ours: `BatchStats.effective*`). */
+  readonly effective?: Effect.Effect<{ readonly cap: number; readonly waitMs: number }> | undefined
 }
 
 /** An Effect-native peer. `make` runs in a scope; closing the scope stops the batcher. */
