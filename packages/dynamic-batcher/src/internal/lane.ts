@@ -184,8 +184,14 @@ export class Lane<E extends Entry<any, any, any>> {
   ): boolean {
     result.left = 0
     result.expired = 0
-    if (this.levels.length === 1 && agingMillis === Number.POSITIVE_INFINITY) {
-      return this.fillOne(this.levels[0], now, maxBatchSize, targetBatchCost, result)
+    if (agingMillis === Number.POSITIVE_INFINITY) {
+      // Without aging, the highest level with records goes first until it is
+      // empty: each level in turn, its records found and moved in one step.
+      const levels = this.levels
+      for (let i = 0; i < levels.length; i++) {
+        if (this.fillFrom(levels[i], now, maxBatchSize, targetBatchCost, result)) return true
+      }
+      return false
     }
     let live = this.openLive
     let cost = this.openCost
@@ -212,11 +218,13 @@ export class Lane<E extends Entry<any, any, any>> {
   }
 
   /**
-   * `fill` for a lane with one level and no aging: the records are found
-   * first and then moved in one step, the withdrawn and expired ones among
-   * them (which sealing drops).
+   * `fill` from one level, without aging: its records are found first and
+   * then moved in one step, the withdrawn and expired ones among them (which
+   * sealing drops); adds them to `result`. Returns whether the batch is full
+   * (the caps, or the next record's cost, stopped it before the level
+   * emptied).
    */
-  private fillOne(
+  private fillFrom(
     level: Level<E>,
     now: number,
     maxBatchSize: number,
@@ -261,8 +269,8 @@ export class Lane<E extends Entry<any, any, any>> {
       this.openLive = live
       this.openCost = cost
     }
-    result.left = taken
-    result.expired = expired
+    result.left += taken
+    result.expired += expired
     return full
   }
 
