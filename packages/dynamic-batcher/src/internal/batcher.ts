@@ -23,7 +23,7 @@ import { canEstimateItself, costMethods, CostOf } from "./cost.ts"
 import { Engine, inertEngine, shutdownError } from "./engine.ts"
 import type { Entry } from "./entry.ts"
 import type { OfferEntries } from "./entry.ts"
-import { EntryGroup, Group, GroupEntry, offerEntries, ResumeEntry } from "./entry.ts"
+import { EntryGroup, GeneralResumeEntry, Group, GroupEntry, offerEntries, ResumeEntry } from "./entry.ts"
 import { Slot } from "./executor.ts"
 import { aggregationLoop, InsideProcess, slotLoop } from "./loops.ts"
 import { checkRecordFunctions, defaults, knobsOf, learningOf, validateTuning } from "./options.ts"
@@ -254,10 +254,16 @@ export class BatcherImpl<Rec, Res, E> implements Batcher<Rec, Res, E> {
       if (!engine.accepting) return resume(Effect.fail(notAccepting()))
       const cost = this.costOf.of(record, options?.cost)
       if (typeof cost !== "number") return resume(Effect.fail(cost))
-      const entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
-      if (options !== undefined || engine.tuning.maxQueueDelayMs !== undefined || this.groupBy !== undefined) {
+      let entry: ResumeEntry<Rec, Res, Err<E>>
+      if (
+        (options !== undefined && (options.priority !== undefined || options.timeout !== undefined)) ||
+        engine.tuning.maxQueueDelayMs !== undefined || this.groupBy !== undefined
+      ) {
+        entry = new GeneralResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
         const invalid = this.prepare(entry, options)
         if (invalid !== undefined) return resume(Effect.fail(invalid))
+      } else {
+        entry = new ResumeEntry<Rec, Res, Err<E>>(record, cost, resume)
       }
       const span = this.parentSpan.read()
       if (span !== undefined) entry.span = span

@@ -180,7 +180,7 @@ export class Engine<Rec, Res, Err> {
     if (this.waiters.size > 0 || this.occupied() >= this.tuning.maxQueueSize) return false
     const lanes = this.lanes
     if (lanes.keyed || !isPlain(entry)) {
-      if (this.acceptEach([entry], 0, 1, this.acceptedNow())) this.aggregatorSignal.notify()
+      if (this.acceptInto(entry, this.acceptedNow())) this.aggregatorSignal.notify()
       return true
     }
     const lane = lanes.single
@@ -240,23 +240,28 @@ export class Engine<Rec, Res, Err> {
    */
   private acceptEach(entries: ReadonlyArray<Entry<Rec, Res, Err>>, from: number, to: number, now: number): boolean {
     let wake = false
-    for (let i = from; i < to; i++) {
-      const entry = entries[i]
-      entry.state = QUEUED
-      const lane = this.lanes.laneOf(entry.key)
-      const level = lane.levelOf(entry.priority)
-      if (this.lanes.keyed || entry.deadline !== Number.POSITIVE_INFINITY) {
-        entry.level = level
-        entry.position = level.accepted
-        if (entry.deadline !== Number.POSITIVE_INFINITY) {
-          this.deadlines.track(entry)
-          if (entry.deadline < this.wakeAt) wake = true
-        }
-      }
-      level.queue.push(entry)
-      wake = this.arrived(lane, level, 1, entry.cost, now) || wake
-    }
+    for (let i = from; i < to; i++) wake = this.acceptInto(entries[i], now) || wake
     return wake
+  }
+
+  /** `acceptEach` of one entry (a `submit`'s, without an array around it). */
+  private acceptInto(entry: Entry<Rec, Res, Err>, now: number): boolean {
+    entry.state = QUEUED
+    const lanes = this.lanes
+    const lane = lanes.laneOf(entry.key)
+    const level = lane.levelOf(entry.priority)
+    const deadline = entry.deadline
+    let wake = false
+    if (lanes.keyed || deadline !== Number.POSITIVE_INFINITY) {
+      entry.level = level
+      entry.position = level.accepted
+      if (deadline !== Number.POSITIVE_INFINITY) {
+        this.deadlines.track(entry)
+        wake = deadline < this.wakeAt
+      }
+    }
+    level.queue.push(entry)
+    return this.arrived(lane, level, 1, entry.cost, now) || wake
   }
 
   /**

@@ -138,6 +138,24 @@ export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
 }
 
 /**
+ * The record of a `submit` with a priority, a deadline or a key: the fields
+ * of that path are own fields from the start, so all such entries share one
+ * hidden class with room for them. Added one by one after construction, the
+ * five of them grew a separate property store twice per record.
+ */
+export class GeneralResumeEntry<Rec, Res, Err> extends ResumeEntry<Rec, Res, Err> {
+  constructor(record: Rec, cost: number, resume: (effect: Effect.Effect<Res, Err>) => void) {
+    super(record, cost, resume)
+    this.priority = 0
+    this.deadline = Number.POSITIVE_INFINITY
+    this.timeoutMillis = 0
+    this.key = undefined
+    this.level = undefined
+    this.position = 0
+  }
+}
+
+/**
  * The record of an `offer` / `offerAll`, which is also the `Deferred` its
  * producer awaits: one object per record instead of two. Effect's `Deferred`
  * is a public shape (its `effect` and `resumes` fields are in the interface)
@@ -358,6 +376,7 @@ export class GroupEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new ResumeEntry<unknown, unknown, unknown>(undefined, 0, constVoid))
+keepShape(new GeneralResumeEntry<unknown, unknown, unknown>(undefined, 0, constVoid))
 keepShape(new DeferredEntry<unknown, unknown, unknown>(undefined, 0))
 keepShape(new WrappedDeferredEntry<unknown, unknown, unknown>(undefined, 0))
 keepShape(new GroupEntry<unknown, unknown, unknown>(undefined, 0, keepShape(new Group(0, constVoid)), 0))

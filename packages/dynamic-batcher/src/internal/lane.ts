@@ -15,15 +15,17 @@ import { keepShape } from "./shapes.ts"
 export type LaneKey = string | number | undefined
 
 /**
- * Records accepted together: at the same time (one synchronous run of
- * submits) and with consecutive arrival numbers. The level's records
- * `[start, end)` belong to it; the first has arrival number `seq`.
+ * Records accepted together, at the same time (one synchronous run of
+ * submits). The level's records `[start, end)` belong to it; the first has
+ * arrival number `seq`, and the others the next ones, unless records of
+ * other levels or lanes arrived between them: then `seqs` holds each one's.
  */
 interface Arrival {
   readonly at: number
   readonly start: number
   end: number
   readonly seq: number
+  seqs: Array<number> | undefined
 }
 
 /** One priority level of a lane: its records in arrival order, and when they arrived. */
@@ -46,11 +48,24 @@ export class Level<E extends Entry<any, any, any>> {
     const last = this.arrivals.last()
     const start = this.accepted
     this.accepted += count
-    if (last !== undefined && last.at === at && last.seq + (last.end - last.start) === seq) {
-      last.end = this.accepted
-    } else {
-      this.arrivals.push({ at, start, end: this.accepted, seq })
+    if (last === undefined || last.at !== at) {
+      this.arrivals.push({ at, start, end: this.accepted, seq, seqs: undefined })
+      return
     }
+    // Accepted at the same time as the last ones: the same arrival, even when
+    // other levels' records came between (priorities taking turns), which
+    // otherwise cost an arrival per record.
+    const size = last.end - last.start
+    let seqs = last.seqs
+    if (seqs === undefined && last.seq + size !== seq) {
+      seqs = []
+      for (let i = 0; i < size; i++) seqs.push(last.seq + i)
+      last.seqs = seqs
+    }
+    if (seqs !== undefined) {
+      for (let i = 0; i < count; i++) seqs.push(seq + i)
+    }
+    last.end = this.accepted
   }
 
   /** Records up to position `taken` left the queue: forgets their arrivals. */
@@ -75,7 +90,8 @@ export class Level<E extends Entry<any, any, any>> {
   /** The arrival number of the record at `position` (still queued): the global order of arrival. */
   seqOf(position: number): number {
     const arrival = this.arrivalOf(position)
-    return arrival.seq + position - arrival.start
+    const offset = position - arrival.start
+    return arrival.seqs === undefined ? arrival.seq + offset : arrival.seqs[offset]
   }
 
   /** Whether the record at `position` is still in this queue. */
@@ -184,8 +200,14 @@ export class Lane<E extends Entry<any, any, any>> {
   ): boolean {
     result.left = 0
     result.expired = 0
-    if (this.levels.length === 1 && agingMillis === Number.POSITIVE_INFINITY) {
-      return this.fillOne(this.levels[0], now, maxBatchSize, targetBatchCost, result)
+    if (agingMillis === Number.POSITIVE_INFINITY) {
+      // Without aging, the highest level with records goes first until it is
+      // empty: each level in turn, its records found and moved in one step.
+      const levels = this.levels
+      for (let i = 0; i < levels.length; i++) {
+        if (this.fillFrom(levels[i], now, maxBatchSize, targetBatchCost, result)) return true
+      }
+      return false
     }
     let live = this.openLive
     let cost = this.openCost
@@ -212,11 +234,13 @@ export class Lane<E extends Entry<any, any, any>> {
   }
 
   /**
-   * `fill` for a lane with one level and no aging: the records are found
-   * first and then moved in one step, the withdrawn and expired ones among
-   * them (which sealing drops).
+   * `fill` from one level, without aging: its records are found first and
+   * then moved in one step, the withdrawn and expired ones among them (which
+   * sealing drops); adds them to `result`. Returns whether the batch is full
+   * (the caps, or the next record's cost, stopped it before the level
+   * emptied).
    */
-  private fillOne(
+  private fillFrom(
     level: Level<E>,
     now: number,
     maxBatchSize: number,
@@ -261,8 +285,8 @@ export class Lane<E extends Entry<any, any, any>> {
       this.openLive = live
       this.openCost = cost
     }
-    result.left = taken
-    result.expired = expired
+    result.left += taken
+    result.expired += expired
     return full
   }
 
@@ -315,4 +339,4 @@ export class Lane<E extends Entry<any, any, any>> {
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new Lane<Entry<unknown, unknown, unknown>>(undefined))
 keepShape(new Level<Entry<unknown, unknown, unknown>>(0, new Lane(undefined)))
-keepShape<Arrival>({ at: 0, start: 0, end: 0, seq: 0 })
+keepShape<Arrival>({ at: 0, start: 0, end: 0, seq: 0, seqs: undefined })

@@ -45,8 +45,23 @@ export const schedulingOf = (
     }
     timeoutMillis = Math.min(timeoutMillis, millis)
   }
-  return { priority: priority ?? 0, timeoutMillis }
+  return schedulingFor(priority ?? 0, timeoutMillis)
 }
+
+/**
+ * The checked scheduling of `priority` and `timeoutMillis`, shared by the
+ * calls that ask for the same: callers repeat a few combinations (priorities
+ * taking turns under one timeout), and a new object per call was garbage
+ * on every submit with a priority or a deadline. One is remembered per
+ * priority mod 4.
+ */
+const schedulingFor = (priority: number, timeoutMillis: number): CallScheduling => {
+  const slot = priority & 3
+  const known = recent[slot]
+  if (known.priority === priority && known.timeoutMillis === timeoutMillis) return known
+  return recent[slot] = { priority, timeoutMillis }
+}
+const recent: Array<CallScheduling> = [unscheduled, unscheduled, unscheduled, unscheduled]
 
 /**
  * `millisOf` for per-submit timeouts. Callers pass the same timeout call after
