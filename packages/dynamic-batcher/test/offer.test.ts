@@ -127,3 +127,28 @@ describe.each(kinds)("offer / offerAll Deferreds (%s)", (_kind, make) => {
       assert.strictEqual(yield* Deferred.await(deferred), 10)
     }))
 })
+
+describe("offerAll awaited in order", () => {
+  it.effect("a fiber awaiting the Deferreds one by one finds the whole batch done when it first resumes", () =>
+    Effect.gen(function*() {
+      const { open, process } = gated((n: number) => n * 2)
+      const batcher = yield* Batcher.make({ process, maxBatchSize: 4 })
+      const deferreds = yield* batcher.offerAll([1, 2, 3, 4])
+      // what the awaiter saw of the later Deferreds each time it resumed
+      const doneWhenResumed: Array<ReadonlyArray<boolean>> = []
+      const awaiter = yield* Effect.forkChild(
+        Effect.forEach(deferreds, (deferred, i) =>
+          Effect.tap(Deferred.await(deferred), () =>
+            Effect.sync(() => {
+              doneWhenResumed.push(deferreds.slice(i + 1).map((later) => Deferred.isDoneUnsafe(later)))
+            })))
+      )
+      yield* settle
+      yield* open
+      yield* settle
+      assert.deepStrictEqual(yield* Fiber.join(awaiter), [2, 4, 6, 8])
+      // Resumed inline by the first result, it would otherwise reach each next
+      // Deferred before the engine did, and park again on every record.
+      assert.deepStrictEqual(doneWhenResumed, [[true, true, true], [true, true], [true], []])
+    }))
+})

@@ -94,6 +94,15 @@ export abstract class Entry<Rec, Res, Err> {
   succeed(value: Res): void {
     this.deliver(Exit.succeed(value))
   }
+  /**
+   * Hands over a success unless that would resume a fiber waiting on this
+   * very entry; returns false then, and the engine calls `succeed` once the
+   * whole batch has its results (see `Executor.deliver`).
+   */
+  succeedUnlessAwaited(value: Res): boolean {
+    this.succeed(value)
+    return true
+  }
 }
 
 for (
@@ -205,6 +214,12 @@ export class DeferredEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> implement
       return
     }
     this.complete(Exit.succeed(value))
+  }
+
+  override succeedUnlessAwaited(value: Res): boolean {
+    if (this.resumes !== undefined && this.completion === undefined) return false
+    this.succeed(value)
+    return true
   }
 
   deliver(exit: Exit.Exit<Res, Err>): void {

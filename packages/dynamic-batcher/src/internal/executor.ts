@@ -366,11 +366,17 @@ export class Executor<Rec, Res, Err> {
         }
         return
       }
+      // An awaiter resumes inline: one awaiting these offers in order
+      // (`offerAll`, then `Deferred.await` on each) would reach the next entry
+      // before this loop did and park again on every record of the batch.
+      // Those awaited entries get their results once every other one has its.
+      let awaited: Array<number> | undefined
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]
         release(entry)
-        entry.succeed(outcome[i])
+        if (!entry.succeedUnlessAwaited(outcome[i])) (awaited ??= []).push(i)
       }
+      if (awaited !== undefined) { for (const i of awaited) entries[i].succeed(outcome[i]) }
     } finally {
       this.delivering--
     }
