@@ -7,7 +7,7 @@
  * `Deferred` has another shape; see `deferred-guard.test.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Data, Deferred, Effect, Exit, Fiber, Option, Schedule } from "effect"
 import { Batcher } from "effect-dynamic-batcher"
 import { TestClock } from "effect/testing"
 import * as internal from "../src/internal/batcher.ts"
@@ -129,26 +129,40 @@ describe.each(kinds)("offer / offerAll Deferreds (%s)", (_kind, make) => {
 })
 
 describe("offerAll awaited in order", () => {
-  it.effect("a fiber awaiting the Deferreds one by one finds the whole batch done when it first resumes", () =>
-    Effect.gen(function*() {
-      const { open, process } = gated((n: number) => n * 2)
-      const batcher = yield* Batcher.make({ process, maxBatchSize: 4 })
-      const deferreds = yield* batcher.offerAll([1, 2, 3, 4])
-      // what the awaiter saw of the later Deferreds each time it resumed
-      const doneWhenResumed: Array<ReadonlyArray<boolean>> = []
-      const awaiter = yield* Effect.forkChild(
-        Effect.forEach(deferreds, (deferred, i) =>
-          Effect.tap(Deferred.await(deferred), () =>
-            Effect.sync(() => {
-              doneWhenResumed.push(deferreds.slice(i + 1).map((later) => Deferred.isDoneUnsafe(later)))
-            })))
-      )
-      yield* settle
-      yield* open
-      yield* settle
-      assert.deepStrictEqual(yield* Fiber.join(awaiter), [2, 4, 6, 8])
-      // Resumed inline by the first result, it would otherwise reach each next
-      // Deferred before the engine did, and park again on every record.
-      assert.deepStrictEqual(doneWhenResumed, [[true, true, true], [true, true], [true], []])
-    }))
+  const doubled = (n: number) => n * 2
+  const variants = [
+    ["process", (gate: ReturnType<typeof gated<number, number>>) => ({ process: gate.process })],
+    ["process with a retry policy", (gate: ReturnType<typeof gated<number, number>>) => ({
+      process: gate.process,
+      retry: { schedule: Schedule.recurs(1) }
+    })],
+    ["processExits", (gate: ReturnType<typeof gated<number, number>>) => ({
+      processExits: (batch: ReadonlyArray<number>) =>
+        Effect.map(gate.process(batch), (results) => results.map((result) => Exit.succeed(result)))
+    })]
+  ] as const
+  for (const [name, optionsOf] of variants) {
+    it.effect(`${name}: a fiber awaiting the Deferreds one by one finds the whole batch done when it first resumes`, () =>
+      Effect.gen(function*() {
+        const gate = gated(doubled)
+        const batcher = yield* Batcher.make({ ...optionsOf(gate), maxBatchSize: 4 })
+        const deferreds = yield* batcher.offerAll([1, 2, 3, 4])
+        // what the awaiter saw of the later Deferreds each time it resumed
+        const doneWhenResumed: Array<ReadonlyArray<boolean>> = []
+        const awaiter = yield* Effect.forkChild(
+          Effect.forEach(deferreds, (deferred, i) =>
+            Effect.tap(Deferred.await(deferred), () =>
+              Effect.sync(() => {
+                doneWhenResumed.push(deferreds.slice(i + 1).map((later) => Deferred.isDoneUnsafe(later)))
+              })))
+        )
+        yield* settle
+        yield* gate.open
+        yield* settle
+        assert.deepStrictEqual(yield* Fiber.join(awaiter), [2, 4, 6, 8])
+        // Resumed inline by the first result, it would otherwise reach each next
+        // Deferred before the engine did, and park again on every record.
+        assert.deepStrictEqual(doneWhenResumed, [[true, true, true], [true, true], [true], []])
+      }))
+  }
 })

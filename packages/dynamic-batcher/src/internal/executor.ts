@@ -366,17 +366,7 @@ export class Executor<Rec, Res, Err> {
         }
         return
       }
-      // An awaiter resumes inline: one awaiting these offers in order
-      // (`offerAll`, then `Deferred.await` on each) would reach the next entry
-      // before this loop did and park again on every record of the batch.
-      // Those awaited entries get their results once every other one has its.
-      let awaited: Array<number> | undefined
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]
-        release(entry)
-        if (!entry.succeedUnlessAwaited(outcome[i])) (awaited ??= []).push(i)
-      }
-      if (awaited !== undefined) { for (const i of awaited) entries[i].succeed(outcome[i]) }
+      succeedAll(entries, outcome)
     } finally {
       this.delivering--
     }
@@ -421,6 +411,23 @@ export class Executor<Rec, Res, Err> {
     this.handoffEnded = true
     this.wakeAll()
   }
+}
+
+/**
+ * Releases each entry and gives it its result, in order. An awaiter resumes
+ * inline: one awaiting these offers in order (`offerAll`, then
+ * `Deferred.await` on each) would reach the next entry before this loop did
+ * and park again on every record of the batch. So the entries someone awaits
+ * get their results once every other one has its.
+ */
+export const succeedAll = <Res>(entries: ReadonlyArray<Entry<any, Res, any>>, results: ReadonlyArray<Res>): void => {
+  let awaited: Array<number> | undefined
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]
+    release(entry)
+    if (!entry.succeedUnlessAwaited(results[i])) (awaited ??= []).push(i)
+  }
+  if (awaited !== undefined) { for (const i of awaited) entries[i].succeed(results[i]) }
 }
 
 /**

@@ -23,7 +23,7 @@ import { BatcherConfigError, ResultCountMismatchError } from "../BatcherError.ts
 import type { Entry } from "./entry.ts"
 import { EXPIRED, isPending, QUEUED } from "./entry.ts"
 import type { Executor, InFlight, Outcome, Sealed } from "./executor.ts"
-import { release } from "./executor.ts"
+import { release, succeedAll } from "./executor.ts"
 import type { Counters, Telemetry } from "./telemetry.ts"
 
 /** The failure options of a batcher, checked. */
@@ -179,13 +179,11 @@ export class Recovery<Rec, Res, Err> {
         for (let i = 0; i < entries.length; i++) this.fail(entries[i], exit, info, letters)
       }
     } else if (!this.policy.perRecord) {
-      for (let i = 0; i < entries.length; i++) {
-        release(entries[i])
-        entries[i].succeed(outcome[i])
-      }
+      succeedAll(entries, outcome)
       succeeded = entries.length
     } else {
       let retryable: Array<Entry<Rec, Res, Err>> | undefined
+      let awaited: Array<readonly [Entry<Rec, Res, Err>, Res]> | undefined
       let firstCause: Cause.Cause<Err> | undefined
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]
@@ -203,7 +201,8 @@ export class Recovery<Rec, Res, Err> {
         } else if (Exit.isSuccess(exit)) {
           succeeded++
           release(entry)
-          entry.succeed(exit.value as Res)
+          // As in `succeedAll`: an awaited entry hears once the others have their outcomes.
+          if (!entry.succeedUnlessAwaited(exit.value as Res)) (awaited ??= []).push([entry, exit.value as Res])
         } else if (this.retryable(exit.cause)) {
           entry.failure = exit.cause
           ;(retryable ??= []).push(entry)
@@ -217,6 +216,7 @@ export class Recovery<Rec, Res, Err> {
           this.fail(entry, Exit.failCause(entry.failure as Cause.Cause<Err>) as Exit.Failure<never, Err>, info, letters)
         }
       }
+      if (awaited !== undefined) { for (const [entry, value] of awaited) entry.succeed(value) }
     }
     this.counters.completed += succeeded
     this.telemetry.batchFinished(0, batch.settledMillis, false, batch.settledAt, batch.acceptedAt, this.counters)
