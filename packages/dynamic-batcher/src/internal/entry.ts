@@ -144,11 +144,6 @@ export class ResumeEntry<Rec, Res, Err> extends Entry<Rec, Res, Err> {
   deliver(exit: Exit.Exit<Res, Err>): void {
     this.resume(exit)
   }
-  // One call from the delivery loop to the fiber's resume, on the hottest path.
-  override succeedUnlessAwaited(value: Res): boolean {
-    this.resume(Exit.succeed(value))
-    return true
-  }
 }
 
 /**
