@@ -261,7 +261,8 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
   private options: Options<Rec, Res, unknown>
   private readonly estimateMethods: ReadonlyArray<EstimateMethod>
   private running: Running<Rec, Res> | undefined
-  private lastStats: BatchStats = emptyStats
+  /** The last run's stats, once one has stopped. */
+  private lastStats: BatchStats | undefined = undefined
   /** Whether `stop` was called since the last `start`: a submit then says so. */
   private stopped = false
 
@@ -327,7 +328,8 @@ export class DynamicBatcher<Rec, Res> implements AsyncDisposable {
 
   /** A snapshot of the counters (the last run's, once stopped). */
   get stats(): BatchStats {
-    return this.running === undefined ? this.lastStats : this.running.engine.snapshot()
+    if (this.running !== undefined) return this.running.engine.snapshot()
+    return this.lastStats ?? snapshotOf(new Counters(), validateTuningUnsafe(this.options) as Tuning)
   }
 
   /** Starts the loops. Rejects with `BatcherAlreadyRunningError` when already running. */
@@ -583,8 +585,6 @@ class PromiseEntry<Rec, Res> extends Entry<Rec, Res, unknown> {
     this.resolve(value)
   }
 }
-
-const emptyStats = snapshotOf(new Counters())
 
 /** The scheduling options of a Promise call, as the Effect front takes them (`timeout`: milliseconds or a duration). */
 const schedulingOptions = (options: PromiseScheduling): Scheduling => ({

@@ -34,6 +34,7 @@ import { Clock, Context, Deferred, Exit } from "effect"
 import { constVoid } from "effect/Function"
 import { BatcherConfigError, BatcherShutdownError, DeadlineExceededError } from "../BatcherError.ts"
 import type { BatchStats } from "../BatchStats.ts"
+import type { Setting } from "./adaptive.ts"
 import { AdaptiveController, BatchTimeModel, predictedStartMs } from "./adaptive.ts"
 import { Deadlines } from "./deadlines.ts"
 import type { EntryGroup } from "./entry.ts"
@@ -77,6 +78,13 @@ export type AggregatorNext =
   | { readonly _tag: "Continue" }
   /** Wait for a signal, or the next scheduler round at the latest. */
   | { readonly _tag: "ParkUntilNextRound" }
+
+/** `tuning` with adaptive batching's cap and wait. */
+const inForce = (tuning: Tuning, setting: Setting): Tuning => ({
+  ...tuning,
+  maxBatchSize: setting.cap,
+  batchTimeoutMs: setting.waitMs
+})
 
 const finished: AggregatorNext = { _tag: "Finished" }
 const park: AggregatorNext = { _tag: "Park" }
@@ -137,8 +145,6 @@ export class Engine<Rec, Res, Err> {
   constructor(tuning: Tuning, keyed: boolean, clock: Clock.Clock, telemetry: Telemetry) {
     this.tuning = tuning
     this.configured = tuning
-    this.counters.cap = tuning.maxBatchSize
-    this.counters.waitMs = tuning.batchTimeoutMs
     this.lanes = new Lanes(keyed)
     this.clock = clock
     this.epoch = clock.currentTimeMillisUnsafe()
@@ -667,18 +673,17 @@ export class Engine<Rec, Res, Err> {
     if (next instanceof BatcherConfigError) return next
     this.configured = next
     const setting = this.adaptive?.rebound(next)
-    this.apply(setting === undefined ? next : { ...next, maxBatchSize: setting.cap, batchTimeoutMs: setting.waitMs })
+    this.apply(setting === undefined ? next : inForce(next, setting))
     this.executor.wakeAll()
     return next
   }
 
   /** Puts `next` in force: every lane is looked at again under its caps and timeouts. */
   private apply(next: Tuning): void {
+    const previous = this.tuning
     this.tuning = next
     this.executor.allowed = next.maxConcurrentBatches
-    if (this.counters.cap !== next.maxBatchSize || this.counters.waitMs !== next.batchTimeoutMs) {
-      this.counters.cap = next.maxBatchSize
-      this.counters.waitMs = next.batchTimeoutMs
+    if (previous.maxBatchSize !== next.maxBatchSize || previous.batchTimeoutMs !== next.batchTimeoutMs) {
       this.telemetry.tuned(next.maxBatchSize, next.batchTimeoutMs)
     }
     for (const lane of this.lanes.all()) {
@@ -703,7 +708,7 @@ export class Engine<Rec, Res, Err> {
     if (adaptive === undefined) return
     const controller = new AdaptiveController(model, adaptive.targetMs, adaptive.percentile, this.configured)
     this.adaptive = controller
-    this.apply({ ...this.configured, maxBatchSize: controller.cap, batchTimeoutMs: controller.waitMs })
+    this.apply(inForce(this.configured, controller))
   }
 
   /**
@@ -721,7 +726,7 @@ export class Engine<Rec, Res, Err> {
     const setting = adaptive.observe(size, batch.settledAt - batch.acceptedAt, backlogged)
     const tuning = this.tuning
     if (setting.cap !== tuning.maxBatchSize || setting.waitMs !== tuning.batchTimeoutMs) {
-      this.apply({ ...tuning, maxBatchSize: setting.cap, batchTimeoutMs: setting.waitMs })
+      this.apply(inForce(tuning, setting))
     }
   }
 
@@ -739,7 +744,7 @@ export class Engine<Rec, Res, Err> {
     }
     const executor = this.executor
     const ahead = this.counters.pending - this.lanes.queuedBelow(priority) + count - 1
-    const soonestFree = executor.canStart ? 0 : executor.soonestFreeMs(this.now(), (size) => model.predict(size))
+    const soonestFree = executor.canStart ? 0 : executor.soonestFreeMs(this.now(), model)
     const { maxBatchSize, maxConcurrentBatches } = this.tuning
     const start = predictedStartMs(model, ahead, maxBatchSize, maxConcurrentBatches, soonestFree)
     return start > timeoutMillis
@@ -808,7 +813,7 @@ export class Engine<Rec, Res, Err> {
   // ---------------------------------------------------------------------------
 
   snapshot(): BatchStats {
-    return snapshotOf(this.counters)
+    return snapshotOf(this.counters, this.tuning)
   }
 }
 

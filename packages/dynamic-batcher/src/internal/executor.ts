@@ -150,12 +150,12 @@ export class Executor<Rec, Res, Err> {
 
   /**
    * How long until the first batch in `process` is predicted to end, by
-   * `predict` (its size to milliseconds): 0 when none runs or it is overdue.
+   * `model` (a batch's size to milliseconds): 0 when none runs or it is overdue.
    */
-  soonestFreeMs(now: number, predict: (size: number) => number): number {
+  soonestFreeMs(now: number, model: { predict(size: number): number }): number {
     let soonest = Number.POSITIVE_INFINITY
     for (const batch of this.inFlight) {
-      soonest = Math.min(soonest, batch.startedAt + predict(batch.entries.length) - now)
+      soonest = Math.min(soonest, batch.startedAt + model.predict(batch.entries.length) - now)
     }
     return soonest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, soonest)
   }

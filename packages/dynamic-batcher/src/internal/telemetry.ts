@@ -8,6 +8,7 @@
  */
 import { Context, Fiber, Metric, Tracer } from "effect"
 import { BatchStats } from "../BatchStats.ts"
+import type { Tuning } from "./options.ts"
 import { defaults } from "./options.ts"
 import { keepShape } from "./shapes.ts"
 
@@ -34,13 +35,10 @@ export class Counters {
   retries = 0
   /** Failed batches split in two (`onBatchFailure: "bisect"`). */
   splits = 0
-  /** The batch cap and wait in force (adaptive batching moves them). */
-  cap: number = defaults.maxBatchSize
-  waitMs = 0
 }
 
-/** An immutable `BatchStats` of the counters as they are now. */
-export const snapshotOf = (counters: Counters): BatchStats => {
+/** An immutable `BatchStats` of the counters as they are now, under the knobs in force. */
+export const snapshotOf = (counters: Counters, inForce: Tuning): BatchStats => {
   const batches = counters.batches
   return new BatchStats({
     totalSubmitted: counters.submitted,
@@ -59,8 +57,8 @@ export const snapshotOf = (counters: Counters): BatchStats => {
     totalExpired: counters.expired,
     totalRetries: counters.retries,
     totalSplits: counters.splits,
-    effectiveMaxBatchSize: counters.cap,
-    effectiveBatchTimeoutMs: counters.waitMs
+    effectiveMaxBatchSize: inForce.maxBatchSize,
+    effectiveBatchTimeoutMs: inForce.batchTimeoutMs
   })
 }
 
