@@ -4,12 +4,12 @@
  * it would make it miss fails at once with `DeadlineExceededError`, reason
  * `"predicted"`, and nothing is enqueued; one that can make it waits as usual.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, vi } from "@effect/vitest"
 import { Duration, Effect, Fiber } from "effect"
 import { Batcher, DeadlineExceededError } from "effect-dynamic-batcher"
 import { BatcherConfigError, DynamicBatcher } from "effect-dynamic-batcher/promise"
 import { TestClock } from "effect/testing"
-import { errorOf, settle } from "../support/harness.ts"
+import { errorOf, settle, withFakeClock } from "../support/harness.ts"
 
 /** A batch of n takes 10 + n ms. */
 const process = (batch: ReadonlyArray<number>) => Effect.as(Effect.sleep(Duration.millis(10 + batch.length)), batch)
@@ -124,42 +124,34 @@ describe("predictive admission", () => {
       yield* Fiber.join(backlog)
     })))
 
-  it("the Promise API takes admission and adaptive, and rejects a predicted-late submit", async () => {
-    let release: () => void = () => {}
-    const batcher = new DynamicBatcher<number, number>({
-      processFn: async (batch) => {
-        await new Promise<void>((resolve) => {
-          release = resolve
-        })
-        return batch
-      },
-      maxBatchSize: 10,
-      batchTimeout: 0,
-      admission: "predictive",
-      adaptive: { targetLatency: 50 }
-    })
-    await batcher.start()
-    assert.strictEqual(batcher.stats.effectiveMaxBatchSize, 10)
-    // two batches of different sizes, each released at once
-    for (const size of [2, 6]) {
-      const results = batcher.submitBatch(Array.from({ length: size }, (_, i) => i))
-      const all = results.then((futures) => Promise.all(futures))
-      while (!(await Promise.race([all.then(() => true), new Promise((r) => setTimeout(() => r(false), 1))]))) {
-        release()
+  it("the Promise API takes admission and adaptive, and rejects a predicted-late submit", () =>
+    withFakeClock(async () => {
+      const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+      const batcher = new DynamicBatcher<number, number>({
+        // A batch of n takes 10 + n ms of the fake clock.
+        processFn: (batch) => new Promise((resolve) => setTimeout(() => resolve(batch), 10 + batch.length)),
+        maxBatchSize: 10,
+        batchTimeout: 0,
+        admission: "predictive",
+        adaptive: { targetLatency: 50 }
+      })
+      assert.strictEqual(batcher.stats.effectiveMaxBatchSize, 10, "before start: the cap as configured")
+      await batcher.start()
+      // two batches of different sizes teach the model
+      for (const size of [2, 6]) {
+        const futures = await batcher.submitBatch(range(size))
+        await vi.advanceTimersByTimeAsync(100)
+        await Promise.all(futures)
       }
-    }
-    // a batch held in processFn and 100 records behind it: a 1 ms deadline cannot be met
-    const held = batcher.submitBatch(Array.from({ length: 100 }, (_, i) => i))
-    const error = await batcher.submit(7, { timeout: 1 }).catch((e) => e)
-    assert.instanceOf(error, DeadlineExceededError)
-    assert.strictEqual(error.reason, "predicted")
-    for (let i = 0; i < 30; i++) {
-      release()
-      await new Promise((r) => setTimeout(r, 1))
-    }
-    await Promise.all(await held)
-    await batcher.stop()
-  })
+      // a batch of 10 in processFn and 90 records behind it: 9 batches of 20 ms cannot start in 50 ms
+      const held = await batcher.submitBatch(range(100))
+      const error = await batcher.submit(7, { timeout: 50 }).catch((e) => e)
+      assert.instanceOf(error, DeadlineExceededError)
+      assert.strictEqual(error.reason, "predicted")
+      await vi.advanceTimersByTimeAsync(1_000)
+      assert.deepStrictEqual(await Promise.all(held), range(100))
+      await batcher.stop()
+    }))
 
   it("the Promise API's constructor throws BatcherConfigError for a bad adaptive or admission", () => {
     const processFn = async (batch: Array<number>) => batch

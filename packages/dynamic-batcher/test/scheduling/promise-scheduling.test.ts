@@ -16,19 +16,7 @@ import {
   Prompt,
   TokenBatcher
 } from "effect-dynamic-batcher/promise"
-
-/**
- * Runs `test` with vitest's fake clock (timers and `Date`, which Effect's
- * default Clock reads), so deadlines pass exactly when the test advances it.
- */
-const withFakeClock = async (test: () => Promise<void>): Promise<void> => {
-  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
-  try {
-    await test()
-  } finally {
-    vi.useRealTimers()
-  }
-}
+import { withFakeClock } from "../support/harness.ts"
 
 /** Lets pending promise callbacks and the batcher's fibers run, without waiting on the clock. */
 const flush = async () => {

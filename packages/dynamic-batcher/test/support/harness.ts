@@ -1,7 +1,9 @@
 /**
- * Small helpers shared by the reliability tests (property, faults, leaks).
+ * Small helpers shared by the reliability tests (property, faults, leaks)
+ * and the Promise API's deadline tests.
  * Nothing here sleeps on the real clock.
  */
+import { vi } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import type { BatchStats } from "effect-dynamic-batcher"
 
@@ -82,4 +84,17 @@ export const statsProblems = (stats: BatchStats, inFlight = 0): Array<string> =>
     problems.push(`failed ${stats.totalFailed} > completed ${stats.totalCompleted}`)
   }
   return problems
+}
+
+/**
+ * Runs `test` with vitest's fake clock (timers and `Date`, which Effect's
+ * default Clock reads), so deadlines pass exactly when the test advances it.
+ */
+export const withFakeClock = async (test: () => Promise<void>): Promise<void> => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
+  try {
+    await test()
+  } finally {
+    vi.useRealTimers()
+  }
 }
