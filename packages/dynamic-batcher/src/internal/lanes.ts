@@ -60,7 +60,6 @@ export class Lanes<E extends Entry<any, any, any>> {
     return lane
   }
 
-  /** Every lane that holds something. */
   /** Records still queued, in every lane, at a priority below `priority` (withdrawn ones until they leave). */
   queuedBelow(priority: number): number {
     let below = 0
@@ -70,6 +69,7 @@ export class Lanes<E extends Entry<any, any, any>> {
     return below
   }
 
+  /** Every lane that holds something. */
   all(): Iterable<Lane<E>> {
     return this.keyed ? [...this.byKey.values()] : [this.single]
   }
