@@ -21,7 +21,15 @@
  */
 import { Cause, Duration, Effect, Exit, Schedule, Schema, Scope } from "effect"
 import { constVoid } from "effect/Function"
-import type { BatchInfo, CurrentTuning, Options, Reconfiguration, RetryPolicy, Scheduling } from "./Batcher.ts"
+import type {
+  AdaptiveOptions,
+  BatchInfo,
+  CurrentTuning,
+  Options,
+  Reconfiguration,
+  RetryPolicy,
+  Scheduling
+} from "./Batcher.ts"
 import type { BatcherShutdownError } from "./BatcherError.ts"
 import { BatcherConfigError } from "./BatcherError.ts"
 import type { BatchStats } from "./BatchStats.ts"
@@ -148,10 +156,7 @@ export interface DynamicBatcherKnobs<Rec> {
    * (default 0.99) of latency under `targetLatency` (ms or a duration
    * string); see `Batcher.Options.adaptive`. @default none
    */
-  readonly adaptive?: {
-    readonly targetLatency: number | Duration.Input
-    readonly percentile?: number | undefined
-  } | undefined
+  readonly adaptive?: AdaptiveOptions | undefined
   /**
    * `"predictive"`: a submit the learnt batch time says cannot reach
    * `processFn` by its deadline rejects at once with `DeadlineExceededError`
