@@ -12,7 +12,7 @@
  * parked fiber inline: a burst of submits is batched and processed inside the
  * submits themselves, with no scheduler round trip per batch.
  */
-import { Context, Effect, Fiber, Tracer } from "effect"
+import { Context, Effect, type Exit, Fiber, Tracer } from "effect"
 import type { BatchInfo } from "../Batcher.ts"
 import type { Engine } from "./engine.ts"
 import type { InFlight, Outcome, Slot } from "./executor.ts"
@@ -111,7 +111,7 @@ export const slotLoop = <Rec, Res, E, R>(
       new Set(outer).add(engine)
     ))
 
-/** The slot loop itself; it runs with its engine in `InsideProcess`, which each `process` fiber inherits. */
+/** The slot loop itself; it runs with its engine in `InsideProcess`, which each `process` inherits. */
 const runBatches = <Rec, Res, E, R>(
   engine: Engine<Rec, Res, any>,
   slot: Slot,
@@ -124,8 +124,8 @@ const runBatches = <Rec, Res, E, R>(
     // batch gets its span only to link producer spans. A span costs several
     // microseconds right where the resource waits for its next batch.
     const tracerExports = (yield* Effect.tracer) !== Tracer.nativeTracer
-    /** Forks `process` on a batch `takeBatch` just put in flight. */
-    const start = (batch: InFlight<Rec, Res, any>) => {
+    /** `process` on a batch `takeBatch` just put in flight, with its span when it has one, as an `Exit`. */
+    const run = (batch: InFlight<Rec, Res, any>) => {
       const records = batch.records
       const info = batch.info
       const producerSpans = batch.spans
@@ -144,18 +144,42 @@ const runBatches = <Rec, Res, E, R>(
             }
         }, noStackTrace)
       )
-      return Effect.forkChild(traced, startImmediately)
+      return Effect.exit(traced)
     }
+    /**
+     * What waits for the batch in `process` to first wait: reporting its start
+     * (which wakes the aggregation loop to seal the next batch) and delivering
+     * the batch before it. Both run on a microtask, once `process` waits, or
+     * before the batch settles, whichever comes first: the resource gets its
+     * next batch before producers are resumed.
+     */
+    let starting: InFlight<Rec, Res, any> | undefined
+    let finished: InFlight<Rec, Res, any> | undefined
+    let finishedOutcome: Outcome<Res, any> | undefined
+    /** `running`: `process` is still waiting (false when it already returned). */
+    const afterStart = (running: boolean) => {
+      const batch = starting
+      if (batch === undefined) return
+      starting = undefined
+      engine.processStarted(batch, running)
+      const previous = finished
+      if (previous === undefined) return
+      const outcome = finishedOutcome!
+      finished = undefined
+      finishedOutcome = undefined
+      engine.deliver(previous, outcome)
+    }
+    const afterStartWhileRunning = () => afterStart(true)
     let spins = 0
     let fedBatches = 0
-    // The slot keeps the batch in `process`, its fiber and its outcome only until
-    // they are delivered: waiting for the next batch, it holds no record,
-    // entry or result of the last one.
+    let yieldDue = false
+    // The slot keeps a batch and its outcome only until they are delivered:
+    // waiting for the next batch, it holds no record, entry or result of the last one.
     let batch: InFlight<Rec, Res, any> | undefined
-    let running: Fiber.Fiber<ReadonlyArray<Res>, E> | undefined
+    let exit: Exit.Exit<ReadonlyArray<Res>, E> | undefined
     let outcome: Outcome<Res, any> | undefined
     for (;;) {
-      if (batch === undefined || running === undefined) {
+      if (batch === undefined) {
         // Wait for the next batch as long as this slot is needed.
         while (!engine.slotDone(slot) && (batch = engine.takeBatch()) === undefined) {
           engine.slotWaiting(slot)
@@ -163,16 +187,31 @@ const runBatches = <Rec, Res, E, R>(
           yield* slot.signal.wait
         }
         if (batch === undefined) return
-        running = yield* start(batch)
-        engine.processStarted(batch, running.pollUnsafe() === undefined)
+        starting = batch
+        queueMicrotask(afterStartWhileRunning)
       }
-      // A `process` that finished synchronously needs no wait.
-      outcome = engine.settleBatch(batch, running.pollUnsafe() ?? (yield* Fiber.await(running)))
-      const waiting = engine.slotDone(slot) ? undefined : engine.takeBatch()
-      running = waiting === undefined ? undefined : yield* start(waiting)
-      if (waiting !== undefined) engine.processStarted(waiting, running!.pollUnsafe() === undefined)
-      if (outcome !== undefined) engine.deliver(batch, outcome)
-      batch = waiting
+      exit = yield* run(batch)
+      // A due yield waits until `process` returned: before it started, the
+      // resource would idle through the yield and the last batch's delivery.
+      if (yieldDue) {
+        yieldDue = false
+        yield* Effect.yieldNow
+      }
+      afterStart(false)
+      outcome = engine.settleBatch(batch, exit)
+      exit = undefined
+      const next = engine.slotDone(slot) ? undefined : engine.takeBatch()
+      if (next === undefined) {
+        if (outcome !== undefined) engine.deliver(batch, outcome)
+      } else {
+        starting = next
+        if (outcome !== undefined) {
+          finished = batch
+          finishedOutcome = outcome
+        }
+        queueMicrotask(afterStartWhileRunning)
+      }
+      batch = next
       outcome = undefined
       afterBatch()
       const executor = engine.executor
@@ -180,13 +219,10 @@ const runBatches = <Rec, Res, E, R>(
       executor.fedByDelivery = false
       if (++spins % stepsBetweenYields === 0 || fedBatches === fedBatchesBetweenYields) {
         fedBatches = 0
-        yield* Effect.yieldNow
+        yieldDue = true
       }
     }
   })
-
-/** `process` runs at once, inline, until it first waits. */
-const startImmediately = { startImmediately: true } as const
 
 /** A stack trace per batch would point into this loop, not the user's code, and costs more than the span. */
 const noStackTrace = { captureStackTrace: false } as const
