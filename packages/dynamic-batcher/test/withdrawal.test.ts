@@ -105,6 +105,31 @@ describe("withdrawal", () => {
       assert.strictEqual(stats.totalCompleted, 2)
     }))
 
+  it.effect("a producer interrupted by process itself, as process starts, only loses its own result", () =>
+    Effect.gen(function*() {
+      // The slot marks a batch's records in flight once process has started;
+      // an interruption inside process, before that, must find them in flight too.
+      const producers: Array<Fiber.Fiber<number, unknown>> = []
+      const seen: Array<ReadonlyArray<number>> = []
+      const batcher = yield* Batcher.make({
+        process: (batch: ReadonlyArray<number>) =>
+          Effect.gen(function*() {
+            seen.push(batch)
+            if (seen.length === 1) yield* Fiber.interrupt(producers[0])
+            return batch.map(double)
+          }),
+        maxBatchSize: 2
+      })
+      producers.push(yield* Effect.forkChild(batcher.submit(1)), yield* Effect.forkChild(batcher.submit(2)))
+      yield* settle
+      assert.deepStrictEqual(seen, [[1, 2]])
+      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(producers[0])))
+      assert.strictEqual(yield* Fiber.join(producers[1]), 4)
+      const stats = yield* batcher.stats
+      assert.strictEqual(stats.totalWithdrawn, 0, "a record in process is not withdrawn")
+      assert.strictEqual(stats.totalCompleted, 2)
+      assert.strictEqual(stats.queueSize, 0)
+    }))
   it.effect("a producer interrupted while suspended on a full queue is never accepted", () =>
     Effect.gen(function*() {
       const { accepted, batcher, drain, gate } = yield* fullQueue(double)

@@ -26,6 +26,11 @@
  * batch at the front of the handoff; a record that finally fails may wait for
  * its dead letter to be reported, still IN_FLIGHT, before its producer hears.
  *
+ * A batch taken from its records collected at seal (`Prepared`, in
+ * `executor.ts`) starts `process` with them still QUEUED; they become
+ * IN_FLIGHT as soon as `process` has started (`Executor.markStarted`), and
+ * before any withdrawal, expiry or abandon reads them.
+ *
  * Shutdown (`beginShutdown`) stops intake and makes every open batch due;
  * `abandon` (a `shutdownTimeout` or a dead loop) fails whatever is left.
  */
@@ -40,7 +45,7 @@ import { Deadlines } from "./deadlines.ts"
 import type { EntryGroup } from "./entry.ts"
 import { DONE, Entry, EXPIRED, IN_FLIGHT, isPending, NEW, OPEN, QUEUED, WITHDRAWN } from "./entry.ts"
 import type { InFlight, Outcome, Slot } from "./executor.ts"
-import { deadlineError, Executor, release } from "./executor.ts"
+import { deadlineError, Executor, prepare, release } from "./executor.ts"
 import { Fifo } from "./fifo.ts"
 import type { FillResult, Lane, Level } from "./lane.ts"
 import { Lanes } from "./lanes.ts"
@@ -305,6 +310,7 @@ export class Engine<Rec, Res, Err> {
 
   /** Withdraws `entry` if it was accepted and has not reached `process`. */
   withdraw(entry: Entry<Rec, Res, Err>): void {
+    this.executor.markStarted()
     if (!isPending(entry)) return
     if (entry.state === OPEN) this.leaveOpen(entry)
     entry.state = WITHDRAWN
@@ -377,6 +383,8 @@ export class Engine<Rec, Res, Err> {
 
   /** Expires every record and waiting producer whose deadline is `now` or earlier. */
   private expireDue(now: number): void {
+    // A batch `process` has just started may still hold records that read as QUEUED.
+    this.executor.markStarted()
     this.deadlines.due(now, (entry) => this.expire(entry, now), (waiter) => {
       // Its records already accepted expire on their own (same deadline); the rest never enter.
       waiter.cancelled = true
@@ -512,7 +520,8 @@ export class Engine<Rec, Res, Err> {
       key: lane.key,
       attempt: 1,
       split: 0,
-      lineage: undefined
+      lineage: undefined,
+      prepared: prepare(batch, this.executor.drops)
     }
     this.lanes.leftOpen(batch.length)
     if (rest === undefined) {

@@ -29,6 +29,42 @@ export interface Sealed<E> {
   readonly split: number
   /** What `recovery.ts` keeps across the runs of these records (their retry schedule); undefined for a first run. */
   readonly lineage: unknown
+  /** What `process` gets, collected as the batch was sealed; undefined for a batch that runs again. */
+  readonly prepared: Prepared | undefined
+}
+
+/**
+ * A sealed batch's records, cost, producer spans and earliest deadline,
+ * collected while the aggregation loop has its entries at hand: `take` then
+ * starts `process` without a pass over them, which would cost a cache miss
+ * per record right where the resource waits for its next batch. Valid while
+ * no record was withdrawn or expired since (`drops`) and the earliest
+ * deadline is ahead.
+ */
+export interface Prepared {
+  readonly records: Array<unknown>
+  readonly cost: number
+  readonly spans: Set<Tracer.AnySpan> | undefined
+  readonly earliestDeadline: number
+  /** `Executor.drops` when it was collected. */
+  readonly drops: number
+}
+
+/** Collects `entries`' `Prepared` (see there); `drops` is `Executor.drops` now. */
+export const prepare = (entries: ReadonlyArray<Entry<any, any, any>>, drops: number): Prepared => {
+  const size = entries.length
+  const records = new Array<unknown>(size)
+  let cost = 0
+  let earliestDeadline = Number.POSITIVE_INFINITY
+  let spans: Set<Tracer.AnySpan> | undefined
+  for (let i = 0; i < size; i++) {
+    const entry = entries[i]
+    records[i] = entry.record
+    cost += entry.cost
+    if (entry.deadline < earliestDeadline) earliestDeadline = entry.deadline
+    if (entry.span !== undefined) (spans ??= new Set()).add(entry.span)
+  }
+  return { records, cost, spans, earliestDeadline, drops }
 }
 
 /** What the records of a settled batch get: one result each, or the failure all of them get. */
@@ -125,6 +161,14 @@ export class Executor<Rec, Res, Err> {
    */
   held = 0
 
+  /**
+   * Batches `take` started from their `Prepared` records whose entries are not
+   * marked IN_FLIGHT yet: `started` marks them once `process` has started, and
+   * `markStarted` before anything reads a record's state (a withdrawal, an
+   * expiry, an abandon).
+   */
+  private readonly unmarked: Array<InFlight<Rec, Res, Err>> = []
+
   private readonly counters: Counters
   private readonly telemetry: Telemetry
   /** Expires a record found past its deadline (the engine gives its room back). */
@@ -137,6 +181,11 @@ export class Executor<Rec, Res, Err> {
     this.counters = counters
     this.telemetry = telemetry
     this.expired = expired
+  }
+
+  /** How many records were withdrawn or expired so far: a `Prepared` collected at another count may hold one. */
+  get drops(): number {
+    return this.counters.withdrawn + this.counters.expired
   }
 
   get isDelivering(): boolean {
@@ -229,12 +278,27 @@ export class Executor<Rec, Res, Err> {
   }
 
   /**
-   * Puts the sealed batch's pending records in flight and collects what
-   * `process` and its span need, in one pass: a batch that waited in the
-   * handoff was last touched when it was filled, so each pass over it costs
-   * cache misses just before `process` starts.
+   * Puts the sealed batch's pending records in flight with what `process` and
+   * its span need. From its `Prepared` records when no record can have left
+   * it since it was sealed (their state is set once `process` has started:
+   * `markStarted`); otherwise in one pass: a batch that waited in the handoff
+   * was last touched when it was filled, so each pass over it costs cache
+   * misses just before `process` starts.
    */
   private start(sealed: Sealed<Entry<Rec, Res, Err>>, now: number): InFlight<Rec, Res, Err> | undefined {
+    const prepared = sealed.prepared
+    if (prepared !== undefined && prepared.drops === this.drops && prepared.earliestDeadline > now) {
+      const running = this.inFlightFrom(
+        sealed,
+        sealed.entries,
+        prepared.records as Array<Rec>,
+        prepared.cost,
+        prepared.spans,
+        now
+      )
+      this.unmarked.push(running)
+      return running
+    }
     const batch = sealed.entries
     const size = batch.length
     const records = new Array<Rec>(size)
@@ -256,6 +320,19 @@ export class Executor<Rec, Res, Err> {
     }
     if (count === 0) return undefined
     records.length = count
+    return this.inFlightFrom(sealed, live, records, cost, spans, now)
+  }
+
+  /** Counts `entries` (all pending) as in flight and makes their `InFlight`. */
+  private inFlightFrom(
+    sealed: Sealed<Entry<Rec, Res, Err>>,
+    entries: Array<Entry<Rec, Res, Err>>,
+    records: Array<Rec>,
+    cost: number,
+    spans: Set<Tracer.AnySpan> | undefined,
+    now: number
+  ): InFlight<Rec, Res, Err> {
+    const count = entries.length
     const counters = this.counters
     if (this.inFlight.size === 0) {
       counters.idleMs += now - this.idleSince
@@ -265,7 +342,7 @@ export class Executor<Rec, Res, Err> {
     counters.inFlight += count
     counters.inFlightBatches++
     const running = new InFlight<Rec, Res, Err>(
-      live,
+      entries,
       records,
       { key: sealed.key, size: count, cost, attempt: sealed.attempt, split: sealed.split },
       spans,
@@ -277,6 +354,16 @@ export class Executor<Rec, Res, Err> {
     return running
   }
 
+  /** Marks the records of the batches started from their `Prepared` records IN_FLIGHT. */
+  markStarted(): void {
+    const unmarked = this.unmarked
+    for (let b = 0; b < unmarked.length; b++) {
+      const entries = unmarked[b].entries
+      for (let i = 0; i < entries.length; i++) entries[i].state = IN_FLIGHT
+    }
+    unmarked.length = 0
+  }
+
   /** Expires a pending record found past its deadline as its batch starts; returns true (it is skipped). */
   private expire(entry: Entry<Rec, Res, Err>, now: number): boolean {
     this.expired(entry, now)
@@ -285,6 +372,7 @@ export class Executor<Rec, Res, Err> {
 
   /** The batch's `process` has started: report it (`running` is false when it already returned). */
   started(batch: InFlight<Rec, Res, Err>, running: boolean): void {
+    if (this.unmarked.length > 0) this.markStarted()
     this.telemetry.batchStarted(
       batch.entries.length,
       batch.info.cost,
@@ -398,6 +486,7 @@ export class Executor<Rec, Res, Err> {
    * entry in flight, or not yet started) is called on each record.
    */
   abandon(settle: (entry: Entry<Rec, Res, Err>) => void): void {
+    this.markStarted()
     this.recovery?.abandon(settle)
     this.held = 0
     for (const batch of this.inFlight) {
@@ -461,7 +550,16 @@ const describe = (value: unknown): string =>
 
 // One inert instance of each class of this module keeps its hidden classes alive (see `keepShape`).
 keepShape(new Slot(0))
-keepShape<Sealed<unknown>>({ entries: [], acceptedAt: 0, key: undefined, attempt: 1, split: 0, lineage: undefined })
+keepShape<Sealed<unknown>>({
+  entries: [],
+  acceptedAt: 0,
+  key: undefined,
+  attempt: 1,
+  split: 0,
+  lineage: undefined,
+  prepared: undefined
+})
+keepShape(prepare([], 0))
 keepShape(
   new InFlight<unknown, unknown, unknown>(
     [],

@@ -419,7 +419,7 @@ export class Recovery<Rec, Res, Err> {
       entry.failure = cause
     }
     this.counters.pending += entries.length
-    return { entries, acceptedAt: batch.acceptedAt, key: batch.info.key, attempt, split, lineage }
+    return { entries, acceptedAt: batch.acceptedAt, key: batch.info.key, attempt, split, lineage, prepared: undefined }
   }
 
   /**
