@@ -9,6 +9,7 @@
  *   --peers=a,b        only these peers (names as in the table)
  *   --process=async    only the cells with this `process` mode (async or sync; default both)
  *   --runs=N           measured runs per cell (default 5, 11 for W1, W1s, W1b; W5 scales its own)
+ *   --rounds=N         interleaved rounds of the W1, W1s, W1b and W2 cells (default 4; see `schedule`)
  *   --library=PATH     benchmark another checkout's src/index.ts as "ours"
  *   --label=TEXT       a note for the JSON and the table heading (e.g. the library commit)
  *   --out=PATH         where to write the JSON (default results/latest.json,
@@ -24,7 +25,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { evaluateFloors, floorSummary } from "./floors.ts"
 import { peerByName, peers } from "./peers/index.ts"
-import { benchSizes, isThroughput, makePlan, smokeSizes } from "./plan.ts"
+import { benchSizes, makePlan, runsInRounds, smokeSizes } from "./plan.ts"
 import type { Sizes } from "./plan.ts"
 import { floorsTable, resultsTable, stepsTables } from "./report.ts"
 import type { CellResult, CellSpec } from "./spec.ts"
@@ -40,10 +41,22 @@ const flags = new Map(
     return [name, value.join("=")] as const
   })
 )
+/** A flag's value as a positive integer (`fallback` when the flag is absent); exits on anything else. */
+const positiveIntegerFlag = (name: string, fallback: number): number => {
+  const value = flags.get(name)
+  if (value === undefined) return fallback
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    process.stderr.write(`--${name} must be a positive integer, got "${value}"\n`)
+    process.exit(2)
+  }
+  return parsed
+}
 const smoke = flags.has("smoke")
 const baseSizes: Sizes = smoke ? smokeSizes : benchSizes
-const runsFlag = flags.get("runs")
-const sizes: Sizes = runsFlag ? { ...baseSizes, runs: Number(runsFlag), throughputRuns: Number(runsFlag) } : baseSizes
+const runsFlag = flags.has("runs") ? positiveIntegerFlag("runs", 0) : undefined
+const sizes: Sizes = runsFlag === undefined ? baseSizes : { ...baseSizes, runs: runsFlag, throughputRuns: runsFlag }
+const rounds = positiveIntegerFlag("rounds", 4)
 const selectedPeers = flags.get("peers")?.split(",").map(peerByName) ?? peers
 const only = flags.get("only")?.split(",")
 const mode = flags.get("process")
@@ -72,8 +85,12 @@ const childTimeoutMs = smoke ? 60_000 : 300_000
  */
 const loadSamples: Array<number> = []
 
-/** Runs `specs` in one fresh child; resolves to their results (failed ones if the child died). */
-const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
+/**
+ * Runs `specs` in one fresh child; resolves to their results (failed ones if
+ * the child died). `round` (0-based) labels the progress lines of a child
+ * that runs one round of a cell.
+ */
+const runChild = (specs: ReadonlyArray<CellSpec>, round?: number): Promise<Array<CellResult>> =>
   new Promise((resolve) => {
     loadSamples.push(os.loadavg()[0])
     const started = performance.now()
@@ -97,7 +114,7 @@ const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
         if (line.startsWith(RESULT_PREFIX)) {
           const result = JSON.parse(line.slice(RESULT_PREFIX.length)) as CellResult
           results.push(result)
-          progress(result)
+          progress(result, round)
         } else if (line.length > 0) {
           process.stderr.write(`  ${line}\n`)
         }
@@ -124,39 +141,62 @@ const runChild = (specs: ReadonlyArray<CellSpec>): Promise<Array<CellResult>> =>
           wallMs
         }
         results.push(result)
-        progress(result)
+        progress(result, round)
       }
       resolve(results)
     })
   })
 
+/** One child of the bench: a cell, or one round of a cell that runs in rounds. */
+interface Child {
+  readonly spec: CellSpec
+  /** 0-based; absent for a cell that runs in one child. */
+  readonly round?: number | undefined
+}
+
 /**
- * What runs, in order. Each throughput cell runs in two halves, one child
- * each: all of them in plan order, then all of them again in reverse order,
- * so that a drift of the machine while they run (load from elsewhere, CPU
- * frequency) weighs on every peer alike instead of on the later ones.
+ * The measured runs of round `round` when `runs` are split over `rounds`
+ * rounds: as even as possible, the earlier rounds taking the remainder.
  */
-const schedule: Array<CellSpec> = (() => {
-  if (smoke) return plan
-  const halves = (spec: CellSpec, first: boolean): CellSpec => ({
-    ...spec,
-    runs: first ? Math.ceil(spec.runs / 2) : Math.floor(spec.runs / 2)
-  })
-  const throughput = plan.filter(isThroughput)
+const runsOfRound = (runs: number, round: number): number => Math.floor(runs / rounds) + (round < runs % rounds ? 1 : 0)
+
+/**
+ * What runs, in order, one child each. This VM's speed drifts by up to 2×
+ * over tens of seconds (load from elsewhere, CPU frequency), so a slow stretch
+ * that lands on one peer's runs would move a floor's ratio. The cells that
+ * `runsInRounds` (W1, W1s, W1b, W2) therefore run first, one workload group
+ * after the other, each group in `rounds` interleaved rounds: round r runs
+ * every cell of the group once, in plan order on even rounds and in reverse
+ * order on odd ones, with its share of the cell's measured runs (11 over 4
+ * rounds: 3, 3, 3, 2; a cell with fewer runs than rounds sits out the last
+ * rounds rather than run a child with none). A drift then weighs on every
+ * peer alike. Each child does its own warm-up. The other cells follow, one
+ * child each.
+ */
+const schedule: Array<Child> = (() => {
+  if (smoke) return plan.map((spec) => ({ spec }))
+  const rounded = plan.filter(runsInRounds)
+  const groups = [...new Set(rounded.map((spec) => spec.group))]
+  const roundOf = (cells: ReadonlyArray<CellSpec>, round: number): Array<Child> =>
+    (round % 2 === 0 ? cells : [...cells].reverse())
+      .map((spec) => ({ spec: { ...spec, runs: runsOfRound(spec.runs, round) }, round }))
+      .filter((child) => child.spec.runs > 0)
+  const roundsOf = (cells: ReadonlyArray<CellSpec>): Array<Child> =>
+    Array.from({ length: rounds }, (_, round) => roundOf(cells, round)).flat()
   return [
-    ...throughput.map((spec) => halves(spec, true)),
-    ...[...throughput].reverse().map((spec) => halves(spec, false)),
-    ...plan.filter((spec) => !isThroughput(spec))
+    ...groups.flatMap((group) => roundsOf(rounded.filter((spec) => spec.group === group))),
+    ...plan.filter((spec) => !runsInRounds(spec)).map((spec) => ({ spec }))
   ]
 })()
 
-/** One cell's result from the results of its halves (or its only result). */
-const mergeHalves = (parts: ReadonlyArray<CellResult>): CellResult => {
+/** Cell `spec`'s result from the results of its rounds (or its only result), every run pooled. */
+const mergeRounds = (spec: CellSpec, parts: ReadonlyArray<CellResult>): CellResult => {
   if (parts.length === 1) return parts[0]
   const failed = parts.find((part) => part.status === "failed")
   const runs = parts.flatMap((part) => part.runs)
   return {
     ...parts[0],
+    spec,
     status: failed !== undefined ? "failed" : parts[0].status,
     reason: failed?.reason ?? parts[0].reason,
     runs,
@@ -166,16 +206,19 @@ const mergeHalves = (parts: ReadonlyArray<CellResult>): CellResult => {
 }
 
 let done = 0
-const progress = (r: CellResult) => {
+const progress = (r: CellResult, round?: number) => {
   done++
   const { spec } = r
   const summary = r.status === "ok"
     ? Object.entries(r.median).map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`).join(" ")
     : `${r.status}: ${(r.reason ?? "").split("\n")[0]}`
+  const ofRound = round === undefined
+    ? ""
+    : ` round ${round + 1}/${rounds} (${spec.runs} run${spec.runs === 1 ? "" : "s"})`
   process.stderr.write(
     `[${done}/${schedule.length}] ${
       spec.group === "W5" ? `W5:${spec.workload}` : spec.workload
-    } ${spec.peer} ${spec.via} @${spec.size}${spec.process === "sync" ? " sync" : ""}  ${summary}  (${
+    } ${spec.peer} ${spec.via} @${spec.size}${spec.process === "sync" ? " sync" : ""}${ofRound}  ${summary}  (${
       (r.wallMs / 1000).toFixed(1)
     } s)\n`
   )
@@ -204,15 +247,17 @@ if (smoke) {
   }
 } else {
   const parts: Array<CellResult> = []
-  for (const spec of schedule) parts.push(...await runChild([spec]))
-  for (const spec of plan) results.push(mergeHalves(parts.filter((part) => part.key === cellKey(spec))))
+  for (const { round, spec } of schedule) parts.push(...await runChild([spec], round))
+  for (const spec of plan) results.push(mergeRounds(spec, parts.filter((part) => part.key === cellKey(spec))))
 }
 
 const failed = results.filter((r) => r.status === "failed")
 const skipped = results.filter((r) => r.status === "skipped")
 const passed = results.filter((r) => r.status === "ok")
 const floors = smoke ? [] : evaluateFloors(results, sizes)
-const runsLabel = smoke ? "1 run" : `${sizes.runs} runs (${sizes.throughputRuns} for W1, W1s, W1b)`
+const runsLabel = smoke
+  ? "1 run"
+  : `${sizes.runs} runs (${sizes.throughputRuns} for W1, W1s, W1b; W1–W2 over ${rounds} rounds)`
 
 const meta = {
   date: new Date().toISOString(),
@@ -228,6 +273,8 @@ const meta = {
   library: library ?? "workspace effect-dynamic-batcher",
   label: flags.get("label") || undefined,
   sizes,
+  /** Interleaved rounds of the W1, W1s, W1b and W2 cells (none in a smoke run). */
+  rounds: smoke ? undefined : rounds,
   wallSeconds: (performance.now() - started) / 1000,
   loadAverage: {
     min: Math.min(...loadSamples),

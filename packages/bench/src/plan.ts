@@ -93,6 +93,14 @@ export const smokeSizes: Sizes = {
 export const isThroughput = (spec: CellSpec): boolean =>
   spec.group === "W1" || spec.group === "W1s" || spec.group === "W1b"
 
+/**
+ * The cells that run in interleaved rounds (`schedule` in main.ts): the
+ * throughput cells and W2, whose floors are ratios between peers of the same
+ * workload, each measured over seconds, so a slow stretch of the machine that
+ * lands on one peer's runs would move the ratio.
+ */
+export const runsInRounds = (spec: CellSpec): boolean => isThroughput(spec) || spec.group === "W2"
+
 /** W5 peers: the Effect floor and ours with dispatch "full". */
 export const W5_PEERS = ["effect-floor", "ours-full"]
 
