@@ -127,6 +127,8 @@ export class Engine<Rec, Res, Err> {
   private burstEnded = false
   /** Set once shutdown made every open batch due. */
   private shutdownSwept = false
+  /** Set when the last aggregation step stopped sealing because the handoff was full: a started batch wakes it. */
+  private handoffFull = false
   /**
    * When the aggregation loop wakes by itself at the latest (its timer), as
    * its last step said: a record with an earlier deadline must wake it now,
@@ -418,6 +420,7 @@ export class Engine<Rec, Res, Err> {
     // Until this step says when to wake next, any deadline is earlier.
     this.wakeAt = Number.NEGATIVE_INFINITY
     this.aggregatorSignal.clear()
+    this.handoffFull = false
     if (!this.deadlines.isEmpty) this.expireDue(now)
     const lanes = this.lanes
     if (!this.accepting && !this.shutdownSwept) {
@@ -430,7 +433,10 @@ export class Engine<Rec, Res, Err> {
       // Room freed by filling admits waiting producers, whose records may fill further.
       if (this.admitWaiters(now)) continue
       const { prefetchBatches } = this.tuning
-      if (this.executor.handoff.size >= prefetchBatches) break
+      if (this.executor.handoff.size >= prefetchBatches) {
+        this.handoffFull = true
+        break
+      }
       let lane = lanes.nextReady()
       if (lane === undefined) {
         lane = this.tuning.dispatch === "idle" && this.executor.hasIdleSlot
@@ -646,10 +652,14 @@ export class Engine<Rec, Res, Err> {
     return executor.take(this.now())
   }
 
-  /** The batch's `process` has started: report it, and tell the aggregation loop the handoff has room. */
+  /**
+   * The batch's `process` has started: report it, and tell the aggregation
+   * loop the handoff has room if it waits for that (waking it for nothing
+   * would cost a fiber resume per batch).
+   */
   processStarted(batch: InFlight<Rec, Res, Err>, running: boolean): void {
     this.executor.started(batch, running)
-    this.aggregatorSignal.notify()
+    if (this.handoffFull) this.aggregatorSignal.notify()
   }
 
   settleBatch(
