@@ -44,7 +44,9 @@ export const benchSizes: Sizes = {
   w1b: 200_000,
   w2Producers: 2_000,
   w2DurationMs: 3_000,
-  w2WarmupMs: 500,
+  // At W2's ~215 batches/s, code that runs once per batch takes seconds to be
+  // optimized: a batcher's share still rose over its first 4 s (bench README, Method).
+  w2WarmupMs: 3_000,
   w3Submits: 300,
   w3WarmupSubmits: 50,
   w4: 100_000,
